@@ -1,0 +1,110 @@
+/**
+ * The one wiring definition: which OCI Events rules, Notifications subscriptions and schedules
+ * connect the functions. The local stack creates exactly these through the SDK, and the Terraform
+ * checks hold `terraform/` against them. Pure data: no I/O.
+ */
+
+/** Every function dacflow deploys, one folder each under `functions/`. */
+export const functionNames = [
+  'validate-dataset',
+  'start-finetune',
+  'poll-status',
+  'deploy-endpoint',
+  'scale-dac',
+] as const;
+export type FunctionName = (typeof functionNames)[number];
+
+/** dacflow's own object prefixes in the datasets bucket. No Events rule may match them. */
+export const reservedPrefixes = Object.freeze({
+  reports: 'dacflow/reports/',
+  state: 'dacflow/state/',
+});
+
+/** Only objects with this suffix are datasets. */
+export const datasetSuffix = '.jsonl';
+
+export const objectEventTypes = [
+  'com.oraclecloud.objectstorage.createobject',
+  'com.oraclecloud.objectstorage.updateobject',
+] as const;
+
+/** The part of a workflow the wiring needs. */
+export interface WorkflowTrigger {
+  name: string;
+  bucket: string;
+  /** Object name prefix, e.g. `datasets/support-bot/`. */
+  prefix: string;
+}
+
+/** An OCI Events condition (filterevents.htm): omitted fields match anything, arrays are OR. */
+export interface EventCondition {
+  eventType: string[];
+  data: { additionalDetails: { bucketName: string }; resourceName: string };
+}
+
+export interface EventRuleWiring {
+  /** Display name of the rule. */
+  name: string;
+  condition: EventCondition;
+  function: FunctionName;
+}
+
+export interface SubscriptionWiring {
+  /** Which dacflow topic: `alarms` receives Monitoring alarms. */
+  topic: 'alarms';
+  protocol: 'ORACLE_FUNCTIONS';
+  function: FunctionName;
+}
+
+export interface ScheduleWiring {
+  function: FunctionName;
+  /** Cron expression (five fields, UTC). */
+  cron: string;
+}
+
+export interface Wiring {
+  rules: EventRuleWiring[];
+  subscriptions: SubscriptionWiring[];
+  schedules: ScheduleWiring[];
+}
+
+/** The default reconcile schedule: every minute. */
+export const defaultPollCron = '* * * * *';
+
+/** The condition that matches exactly the objects validate-dataset accepts for one workflow. */
+export function datasetCondition(trigger: WorkflowTrigger): EventCondition {
+  return {
+    eventType: [...objectEventTypes],
+    data: {
+      additionalDetails: { bucketName: trigger.bucket },
+      resourceName: `${trigger.prefix}*${datasetSuffix}`,
+    },
+  };
+}
+
+export function wiringFor(
+  triggers: readonly WorkflowTrigger[],
+  pollCron = defaultPollCron,
+): Wiring {
+  return {
+    rules: triggers.map((t) => ({
+      name: `dacflow-${t.name}-dataset`,
+      condition: datasetCondition(t),
+      function: 'validate-dataset',
+    })),
+    subscriptions: [{ topic: 'alarms', protocol: 'ORACLE_FUNCTIONS', function: 'scale-dac' }],
+    schedules: [{ function: 'poll-status', cron: pollCron }],
+  };
+}
+
+/** True when `name` is a dataset of this workflow: under its prefix, not in a reserved prefix. */
+export function isDatasetObject(trigger: WorkflowTrigger, bucket: string, name: string): boolean {
+  if (
+    bucket !== trigger.bucket ||
+    !name.startsWith(trigger.prefix) ||
+    !name.endsWith(datasetSuffix)
+  ) {
+    return false;
+  }
+  return !Object.values(reservedPrefixes).some((p) => name.startsWith(p));
+}
