@@ -49,9 +49,17 @@ export interface EventRuleWiring {
   function: FunctionName;
 }
 
+/**
+ * dacflow's Notifications topics. `pipeline` carries human notifications (email). `alarms` receives
+ * Monitoring alarms. `start-finetune` and `deploy-endpoint` are internal work topics: the fast path
+ * from one step to the next, delivered at least once with ONS's retries; the scheduled reconciler
+ * repairs anything they lose.
+ */
+export const topicKeys = ['pipeline', 'alarms', 'start-finetune', 'deploy-endpoint'] as const;
+export type TopicKey = (typeof topicKeys)[number];
+
 export interface SubscriptionWiring {
-  /** Which dacflow topic: `alarms` receives Monitoring alarms. */
-  topic: 'alarms';
+  topic: TopicKey;
   protocol: 'ORACLE_FUNCTIONS';
   function: FunctionName;
 }
@@ -92,7 +100,11 @@ export function wiringFor(
       condition: datasetCondition(t),
       function: 'validate-dataset',
     })),
-    subscriptions: [{ topic: 'alarms', protocol: 'ORACLE_FUNCTIONS', function: 'scale-dac' }],
+    subscriptions: [
+      { topic: 'alarms', protocol: 'ORACLE_FUNCTIONS', function: 'scale-dac' },
+      { topic: 'start-finetune', protocol: 'ORACLE_FUNCTIONS', function: 'start-finetune' },
+      { topic: 'deploy-endpoint', protocol: 'ORACLE_FUNCTIONS', function: 'deploy-endpoint' },
+    ],
     schedules: [{ function: 'poll-status', cron: pollCron }],
   };
 }
