@@ -51,11 +51,17 @@ export interface EventRuleWiring {
 
 /**
  * dacflow's Notifications topics. `pipeline` carries human notifications (email). `alarms` receives
- * Monitoring alarms. `start-finetune` and `deploy-endpoint` are internal work topics: the fast path
- * from one step to the next, delivered at least once with ONS's retries; the scheduled reconciler
- * repairs anything they lose.
+ * Monitoring alarms. `validate-dataset`, `start-finetune` and `deploy-endpoint` are internal work
+ * topics: the fast path from one step to the next, delivered at least once with ONS's retries, and
+ * the way the scheduled reconciler re-drives a step whose trigger was lost.
  */
-export const topicKeys = ['pipeline', 'alarms', 'start-finetune', 'deploy-endpoint'] as const;
+export const topicKeys = [
+  'pipeline',
+  'alarms',
+  'validate-dataset',
+  'start-finetune',
+  'deploy-endpoint',
+] as const;
 export type TopicKey = (typeof topicKeys)[number];
 
 export interface SubscriptionWiring {
@@ -102,6 +108,7 @@ export function wiringFor(
     })),
     subscriptions: [
       { topic: 'alarms', protocol: 'ORACLE_FUNCTIONS', function: 'scale-dac' },
+      { topic: 'validate-dataset', protocol: 'ORACLE_FUNCTIONS', function: 'validate-dataset' },
       { topic: 'start-finetune', protocol: 'ORACLE_FUNCTIONS', function: 'start-finetune' },
       { topic: 'deploy-endpoint', protocol: 'ORACLE_FUNCTIONS', function: 'deploy-endpoint' },
     ],
