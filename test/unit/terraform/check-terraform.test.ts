@@ -1,0 +1,432 @@
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { checkTerraform, evaluateHcl, jsonencode } from '../../../scripts/check-terraform.mjs';
+import type { Finding } from '../../../scripts/check-terraform.mjs';
+
+const root = new URL('../../../', import.meta.url).pathname;
+const copies: string[] = [];
+
+/** A copy of what the checker reads, with `edit` applied; the TypeScript stays in the real tree. */
+function brokenCopy(edit: (dir: string) => void): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dacflow-tf-'));
+  copies.push(dir);
+  cpSync(join(root, 'terraform'), join(dir, 'terraform'), { recursive: true });
+  mkdirSync(join(dir, 'scripts'));
+  cpSync(
+    join(root, 'scripts/oci-provider-schema.json'),
+    join(dir, 'scripts/oci-provider-schema.json'),
+  );
+  mkdirSync(join(dir, 'docs'));
+  cpSync(join(root, 'docs/terraform.md'), join(dir, 'docs/terraform.md'));
+  for (const d of readdirSync(join(root, 'functions'), { withFileTypes: true })) {
+    if (!d.isDirectory()) continue;
+    mkdirSync(join(dir, 'functions', d.name), { recursive: true });
+    cpSync(
+      join(root, 'functions', d.name, 'func.yaml'),
+      join(dir, 'functions', d.name, 'func.yaml'),
+    );
+  }
+  edit(dir);
+  return dir;
+}
+
+function replaceIn(dir: string, file: string, from: string | RegExp, to: string): void {
+  const path = join(dir, file);
+  const text = readFileSync(path, 'utf8');
+  const next = text.replace(from, to);
+  if (next === text) throw new Error(`fixture edit did not apply to ${file}: ${String(from)}`);
+  writeFileSync(path, next);
+}
+
+async function findingsFor(edit: (dir: string) => void): Promise<Finding[]> {
+  const dir = brokenCopy(edit);
+  return (await checkTerraform({ root: dir, codeRoot: root })).findings;
+}
+
+const show = (fs: Finding[]) =>
+  fs.map((f) => `${f.file}:${f.line ?? ''} [${f.check}] ${f.message}`).join('\n');
+
+afterAll(() => {
+  for (const d of copies) rmSync(d, { recursive: true, force: true });
+});
+
+describe('check:terraform on the shipped module', () => {
+  it('finds nothing wrong with terraform/ and docs/terraform.md', async () => {
+    const result = await checkTerraform({ root });
+    expect(show(result.findings)).toBe('');
+    expect(result.modules).toEqual(['terraform', 'terraform/examples/basic']);
+    expect(result.files).toBeGreaterThanOrEqual(10);
+  }, 120_000);
+});
+
+describe('check:terraform fails loudly on a broken copy', () => {
+  it('reports a syntax error with file and line', async () => {
+    const findings = await findingsFor((dir) => {
+      const path = join(dir, 'terraform/events.tf');
+      const lines = readFileSync(path, 'utf8').split('\n');
+      writeFileSync(
+        path,
+        [...lines.slice(0, 3), 'locals {', '  broken = ', '}', ...lines.slice(3)].join('\n'),
+      );
+    });
+    const syntax = findings.filter((f) => f.check === 'syntax');
+    expect(syntax).toHaveLength(1);
+    expect(syntax[0]?.file).toBe('terraform/events.tf');
+    expect(syntax[0]?.line).toBe(5);
+  }, 60_000);
+
+  it('reports an attribute the provider schema does not have', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/storage.tf',
+        '  storage_tier   = "Standard"\n',
+        '  storage_tier   = "Standard"\n  storage_class  = "Standard"\n',
+      ),
+    );
+    expect(show(findings)).toContain(
+      'oci_objectstorage_bucket.this: unknown attribute "storage_class"',
+    );
+  }, 60_000);
+
+  it('reports an unknown attribute inside a nested block', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/events.tf',
+        '      is_enabled  = true\n',
+        '      is_enabled  = true\n      retries     = 3\n',
+      ),
+    );
+    expect(show(findings)).toContain(
+      'oci_events_rule.dataset.actions.actions: unknown attribute "retries"',
+    );
+  }, 60_000);
+
+  it('reports a missing required attribute and an unknown resource type', async () => {
+    const findings = await findingsFor((dir) => {
+      replaceIn(dir, 'terraform/events.tf', '  is_enabled     = true\n', '');
+      replaceIn(
+        dir,
+        'terraform/genai.tf',
+        'resource "oci_generative_ai_endpoint" "this"',
+        'resource "oci_generative_ai_endpointz" "this"',
+      );
+    });
+    const text = show(findings);
+    expect(text).toContain('oci_events_rule.dataset: required attribute "is_enabled" is not set');
+    expect(text).toContain(
+      'resource type oci_generative_ai_endpointz is not in the OCI provider schema',
+    );
+  }, 60_000);
+
+  it('reports a variable without a description', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/variables.tf',
+        '  description = "DACFLOW_LOG_LEVEL of every function."\n',
+        '',
+      ),
+    );
+    expect(show(findings)).toContain('variable "log_level" has no description');
+  }, 60_000);
+
+  it('reports an example that misses a required input', async () => {
+    const findings = await findingsFor((dir) => {
+      replaceIn(
+        dir,
+        'terraform/examples/basic/main.tf',
+        /\n\s*subnet_ids\s*=\s*var\.subnet_ids/,
+        '',
+      );
+      replaceIn(dir, 'terraform/examples/basic/terraform.tfvars.example', /\nregion\s*=.*/, '');
+    });
+    const text = show(findings);
+    expect(text).toContain('module "dacflow": required variable "subnet_ids" is not set');
+    expect(text).toContain(
+      'terraform.tfvars.example: [examples] required variable "region" is not set',
+    );
+  }, 60_000);
+
+  it('reports a function whose memory differs from its func.yaml', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(dir, 'functions/scale-dac/func.yaml', /^memory: \d+$/m, 'memory: 512'),
+    );
+    expect(show(findings)).toMatch(
+      /scale-dac: memory_in_mbs \d+ in terraform, memory 512 in functions\/scale-dac\/func.yaml/,
+    );
+  }, 60_000);
+
+  it('reports a functions/ folder without a function resource', async () => {
+    const findings = await findingsFor((dir) => {
+      mkdirSync(join(dir, 'functions/extra-fn'));
+      writeFileSync(join(dir, 'functions/extra-fn/func.yaml'), 'name: extra-fn\nmemory: 128\n');
+    });
+    expect(show(findings)).toContain('functions/ has [deploy-endpoint, extra-fn,');
+  }, 60_000);
+
+  it('reports a file that terraform fmt would change', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/storage.tf',
+        '  namespace      = local.namespace',
+        '  namespace = local.namespace',
+      ),
+    );
+    const format = findings.filter((f) => f.check === 'format');
+    expect(format.map((f) => f.file)).toEqual(['terraform/storage.tf']);
+  }, 60_000);
+
+  it('formats the file instead with writeFormat, as terraform fmt would', async () => {
+    const dir = brokenCopy((d) =>
+      replaceIn(
+        d,
+        'terraform/storage.tf',
+        '  namespace      = local.namespace',
+        '  namespace = local.namespace',
+      ),
+    );
+    const fixed = await checkTerraform({ root: dir, codeRoot: root, writeFormat: true });
+    expect(show(fixed.findings)).toBe('');
+    expect(readFileSync(join(dir, 'terraform/storage.tf'), 'utf8')).toBe(
+      readFileSync(join(root, 'terraform/storage.tf'), 'utf8'),
+    );
+  }, 60_000);
+
+  it('reports a computed attribute that is set', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/storage.tf',
+        '  storage_tier   = "Standard"\n',
+        '  storage_tier   = "Standard"\n  etag           = "x"\n',
+      ),
+    );
+    expect(show(findings)).toContain('"etag" is computed by the provider and cannot be set');
+  }, 60_000);
+
+  it('reports a reference to an undeclared variable or resource', async () => {
+    const findings = await findingsFor((dir) => {
+      replaceIn(dir, 'terraform/functions.tf', 'var.log_level', 'var.log_levels');
+      replaceIn(
+        dir,
+        'terraform/outputs.tf',
+        'oci_ons_notification_topic.alarms.id',
+        'oci_ons_notification_topic.alarm.id',
+      );
+    });
+    const text = show(findings);
+    expect(text).toContain('var.log_levels refers to variable "log_levels"');
+    expect(text).toContain('resource "oci_ons_notification_topic" "alarm"');
+  }, 60_000);
+
+  it('reports an Events condition that differs from datasetCondition()', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/events.tf',
+        '"${each.value.prefix}*${local.dataset_suffix}"',
+        '"${each.value.prefix}${local.dataset_suffix}"',
+      ),
+    );
+    expect(show(findings)).toContain('datasetCondition() gives');
+  }, 60_000);
+
+  it('reports an Events condition with a different event type list', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(dir, 'terraform/main.tf', ', "com.oraclecloud.objectstorage.updateobject"]', ']'),
+    );
+    expect(show(findings)).toContain('datasetCondition() gives');
+  }, 60_000);
+
+  it('reports an alarm window that differs from what the simulator evaluated', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(dir, 'terraform/variables.tf', 'default     = "PT2M"', 'default     = "PT3M"'),
+    );
+    expect(show(findings)).toContain(
+      'rule utilization-high pending defaults to PT3M, alarmRulesFor(defaultScalingPolicy) evaluates PT2M',
+    );
+  }, 60_000);
+
+  it('reports an alarm body that differs from formatAlarmBody()', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/monitoring.tf',
+        'rule = each.value.rule } })',
+        'name = each.value.rule } })',
+      ),
+    );
+    expect(show(findings)).toContain('formatAlarmBody() gives');
+  }, 60_000);
+
+  it('reports a threshold default that differs from the workflow default', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/variables.tf',
+        /(variable "utilization_low_threshold_pct" \{[^}]*default\s*=\s*)30/,
+        '$135',
+      ),
+    );
+    expect(show(findings)).toContain(
+      'variable "utilization_low_threshold_pct" defaults to 35, workflows/schema.ts (autoscaling defaults) says lowUtilizationPct = 30',
+    );
+  }, 60_000);
+
+  it('reports a work topic subscription that wiringFor() has but Terraform lacks', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/notifications.tf',
+        /\n\s*"deploy-endpoint"\s*=\s*"deploy-endpoint"/,
+        '',
+      ),
+    );
+    expect(show(findings)).toContain(
+      'no ORACLE_FUNCTIONS subscription of topic "deploy-endpoint" to deploy-endpoint',
+    );
+  }, 60_000);
+
+  it('reports a sustained window or repeat interval that differs from the code defaults', async () => {
+    const findings = await findingsFor((dir) => {
+      replaceIn(dir, 'terraform/variables.tf', 'default     = "PT10M"', 'default     = "PT30M"');
+      replaceIn(
+        dir,
+        'terraform/variables.tf',
+        'default     = "PT5M"\n\n  validation {\n    condition     = can(regex("^(PT',
+        'default     = "PT15M"\n\n  validation {\n    condition     = can(regex("^(PT',
+      );
+    });
+    const text = show(findings);
+    expect(text).toContain(
+      'variable "utilization_sustained_low_pending_duration" defaults to PT30M',
+    );
+    expect(text).toContain('variable "alarm_repeat_notification_duration" defaults to PT15M');
+  }, 60_000);
+
+  it('reports a configuration key the functions read but Terraform does not set', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(dir, 'terraform/functions.tf', /\n\s*DACFLOW_LOG_LEVEL\s*=\s*var\.log_level/, ''),
+    );
+    expect(show(findings)).toContain('DACFLOW_LOG_LEVEL is read by the functions but not set');
+  }, 60_000);
+
+  it('reports a policy that grants all-resources or unscoped object access', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/iam.tf',
+        '"Allow dynamic-group ${local.schedule_dynamic_group} to read fn-function in ${local.compartment}",',
+        '"Allow dynamic-group ${local.schedule_dynamic_group} to manage all-resources in ${local.compartment}",\n    "Allow dynamic-group ${local.schedule_dynamic_group} to read objects in ${local.compartment}",',
+      ),
+    );
+    const text = show(findings);
+    expect(text).toContain('grants all-resources');
+    expect(text).toContain('object access must be scoped');
+  }, 60_000);
+
+  it('reports docs tables that drifted from the variables', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/variables.tf',
+        'Whether the scaling alarms are enabled.',
+        'Turns the scaling alarms on or off.',
+      ),
+    );
+    expect(findings.map((f) => f.check)).toEqual(['docs']);
+  }, 60_000);
+});
+
+describe('the offline HCL evaluation', () => {
+  it('jsonencode sorts keys and escapes HTML characters like Terraform', () => {
+    expect(jsonencode({ b: 1, a: { d: '<&>', c: [2, 'x'] } })).toBe(
+      '{"a":{"c":[2,"x"],"d":"\\u003c\\u0026\\u003e"},"b":1}',
+    );
+  });
+
+  it('evaluates objects, tuples, templates and references', () => {
+    const env: Record<string, unknown> = {
+      'local.suffix': '.jsonl',
+      'each.value': { prefix: 'p/' },
+    };
+    const resolve = (path: Array<string | number>) => {
+      const [a, b, ...rest] = path;
+      let v = env[`${String(a)}.${String(b)}`];
+      for (const k of rest) v = (v as Record<string, unknown>)[k];
+      return v;
+    };
+    const text = evaluateHcl(
+      'jsonencode({\n  z = ["a", 2, true]\n  name = "${each.value.prefix}*${local.suffix}" # comment\n})',
+      resolve,
+    );
+    expect(text).toBe('{"name":"p/*.jsonl","z":["a",2,true]}');
+  });
+
+  it('refuses expressions it cannot evaluate instead of guessing', () => {
+    expect(() => evaluateHcl('merge({ a = 1 }, { b = 2 })', () => undefined)).toThrow(
+      /not supported/,
+    );
+    expect(() => evaluateHcl('{ for k in var.x : k => k }', () => undefined)).toThrow(
+      /not supported/,
+    );
+  });
+});
+
+describe('the configuration Terraform hands the functions', () => {
+  it('builds DACFLOW_WORKFLOWS as one JSON document per workflow file, which shared/config.ts parses', async () => {
+    const { parseConfig, loadWorkflows } = await import('#shared/config.ts');
+    const YAML = await import('yaml');
+    // The exact expression in terraform/workflows.tf that this test mirrors.
+    const tf = readFileSync(join(root, 'terraform/workflows.tf'), 'utf8');
+    expect(tf).toContain(
+      'workflows_yaml = "${join("\\n---\\n", [for w in local.workflow_documents : jsonencode(w)])}\\n"',
+    );
+    const files = ['genai-support-bot.yaml', 'aqua-llama.yaml'].map((f) =>
+      readFileSync(join(root, 'workflows/examples', f), 'utf8'),
+    );
+    const workflowsYaml = `${files.map((t) => jsonencode(YAML.parse(t))).join('\n---\n')}\n`;
+    const ocid = (kind: string) => `ocid1.${kind}.oc1.eu-frankfurt-1.${'a'.repeat(60)}`;
+    const samples: Record<string, string> = {
+      DACFLOW_STATE_BUCKET: 'dacflow-datasets',
+      DACFLOW_STATE_NAMESPACE: 'mytenancynamespace',
+      DACFLOW_WORKFLOWS: workflowsYaml,
+      DACFLOW_LOG_LEVEL: 'info',
+    };
+    // Exactly the keys terraform/functions.tf sets, with values shaped like what OCI hands back.
+    const keys = [
+      ...readFileSync(join(root, 'terraform/functions.tf'), 'utf8').matchAll(
+        /^\s*(DACFLOW_\w+)\s*=/gm,
+      ),
+    ].map((m) => m[1] ?? '');
+    expect(keys).toContain('DACFLOW_WORKFLOWS');
+    const env = Object.fromEntries(
+      keys.map((k) => [
+        k,
+        samples[k] ??
+          (k.endsWith('_ID') ? ocid(k.endsWith('_TOPIC_ID') ? 'onstopic' : 'compartment') : 'x'),
+      ]),
+    );
+    const config = parseConfig(env);
+    expect(
+      loadWorkflows(config)
+        .map((w) => w.name)
+        .sort(),
+    ).toEqual(['aqua-llama', 'support-bot']);
+    // The module's precondition: the whole configuration stays under OCI Functions' 4 KB.
+    expect(jsonencode(env).length).toBeLessThanOrEqual(4096);
+  });
+});
