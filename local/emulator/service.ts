@@ -46,6 +46,11 @@ export interface Route {
   /** The OCI operation name (e.g. `CreateModel`); fault injection selects on it. */
   operation: string;
   handler(req: EmulatorRequest): Promise<EmulatorResponse>;
+  /**
+   * True for object uploads: the body is not part of the signature (the SDK does not sign it) and
+   * the server does not read it ahead, so the handler can stream it to disk.
+   */
+  streamBody?: boolean;
 }
 
 /** An OCI error response: handlers throw it, the server renders `{"code","message"}`. */
