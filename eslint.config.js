@@ -5,8 +5,9 @@ import tseslint from 'typescript-eslint';
 export const pureGlobs = [
   'workflows/**/*.ts',
   'shared/dataset/rules.ts',
+  'shared/dataset/{sketch,lines,report,validate,convert,tokens,dedup}.ts',
   'shared/scaling/**/*.ts',
-  'shared/state/machine-types.ts',
+  'shared/notify-body.ts',
 ];
 
 const ioModules = [
