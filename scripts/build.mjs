@@ -1,18 +1,53 @@
 // Bundles the CLI, the benchmarks and every function with esbuild.
 // Each function lands in dist/functions/<name>/ with func.js, its func.yaml, a package.json and a
-// Dockerfile: what an OCI Functions image build needs.
+// Dockerfile: what an OCI Functions image build needs. Test fixture functions written in
+// TypeScript (test/fixtures/functions/<name>/func.ts) land in dist/fixtures/functions/<name>/.
+//
+// Usage: node scripts/build.mjs [--quiet] [--functions-only]
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
 const quiet = process.argv.includes('--quiet');
+const functionsOnly = process.argv.includes('--functions-only');
 
-// ESM bundles of CommonJS packages (the OCI SDK) need `require`.
+// ESM bundles of CommonJS packages (the OCI SDK, the FDK) need `require`: verified with the OCI
+// SDK and @fnproject/fdk 0.0.76 under Node 20 (test/integration/runner/bundle.test.ts).
 const banner = {
   js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
 };
+/**
+ * The OCI SDK pulls in node-fetch (and its 300 KB unicode tables) for Node versions without a
+ * global fetch. Node 20 has one, and oci-common only installs isomorphic-fetch's polyfill when
+ * `global.fetch` is missing, so both resolve to tiny shims over the global fetch.
+ */
+export const fetchShimPlugin = {
+  name: 'dacflow-fetch-shim',
+  setup(b) {
+    b.onResolve({ filter: /^(isomorphic-fetch|node-fetch)$/ }, (args) => ({
+      path: args.path,
+      namespace: 'dacflow-shim',
+    }));
+    b.onLoad({ filter: /.*/, namespace: 'dacflow-shim' }, (args) => ({
+      contents:
+        args.path === 'isomorphic-fetch'
+          ? ''
+          : 'const f = (...a) => globalThis.fetch(...a); module.exports = f; module.exports.default = f;',
+      loader: 'js',
+    }));
+  },
+};
+
 const common = {
   bundle: true,
   platform: 'node',
@@ -23,36 +58,78 @@ const common = {
   legalComments: 'none',
 };
 
-rmSync(dist, { recursive: true, force: true });
-
-const entries = [{ in: join(root, 'cli/main.ts'), out: join(dist, 'cli/dacflow.js') }];
-if (existsSync(join(root, 'bench/run.ts'))) {
-  entries.push({ in: join(root, 'bench/run.ts'), out: join(dist, 'bench/run.js') });
-}
-for (const e of entries) {
-  await build({ ...common, entryPoints: [e.in], outfile: e.out, sourcemap: 'linked' });
-}
-
-const fnRoot = join(root, 'functions');
-const functions = existsSync(fnRoot)
-  ? readdirSync(fnRoot, { withFileTypes: true }).filter(
-      (d) => d.isDirectory() && existsSync(join(fnRoot, d.name, 'func.ts')),
-    )
-  : [];
-for (const fn of functions) {
-  const outDir = join(dist, 'functions', fn.name);
+/**
+ * One function bundle. Nothing is external: the fnproject/node image has no node_modules, so the
+ * FDK and the SDK go inside func.js. Minified, no source map (smaller image, faster cold start).
+ */
+async function bundleFunction(entry, outDir, funcYaml) {
+  rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   await build({
     ...common,
-    entryPoints: [join(fnRoot, fn.name, 'func.ts')],
+    entryPoints: [entry],
     outfile: join(outDir, 'func.js'),
     minify: true,
+    sourcemap: false,
+    plugins: [fetchShimPlugin],
   });
-  copyFileSync(join(fnRoot, fn.name, 'func.yaml'), join(outDir, 'func.yaml'));
+  if (funcYaml && existsSync(funcYaml)) copyFileSync(funcYaml, join(outDir, 'func.yaml'));
   writeFileSync(
     join(outDir, 'package.json'),
-    JSON.stringify({ name: fn.name, private: true, type: 'module' }, null, 2) + '\n',
+    JSON.stringify({ name: outDir.split('/').pop(), private: true, type: 'module' }, null, 2) +
+      '\n',
   );
   copyFileSync(join(root, 'functions/Dockerfile'), join(outDir, 'Dockerfile'));
+  return statSync(join(outDir, 'func.js')).size;
 }
-if (!quiet) console.log(`built CLI and ${functions.length} function(s) into dist/`);
+
+function tsFunctionDirs(base) {
+  return existsSync(base)
+    ? readdirSync(base, { withFileTypes: true })
+        .filter((d) => d.isDirectory() && existsSync(join(base, d.name, 'func.ts')))
+        .map((d) => d.name)
+    : [];
+}
+
+if (!functionsOnly) {
+  // Only this script's own outputs are replaced: other tools may keep files under dist/.
+  rmSync(join(dist, 'cli'), { recursive: true, force: true });
+  rmSync(join(dist, 'bench'), { recursive: true, force: true });
+  const entries = [{ in: join(root, 'cli/main.ts'), out: join(dist, 'cli/dacflow.js') }];
+  if (existsSync(join(root, 'bench/run.ts'))) {
+    entries.push({ in: join(root, 'bench/run.ts'), out: join(dist, 'bench/run.js') });
+  }
+  for (const e of entries) {
+    await build({ ...common, entryPoints: [e.in], outfile: e.out, sourcemap: 'linked' });
+  }
+}
+
+const sizes = {};
+const fnRoot = join(root, 'functions');
+const functions = tsFunctionDirs(fnRoot);
+rmSync(join(dist, 'functions'), { recursive: true, force: true });
+for (const name of functions) {
+  sizes[name] = await bundleFunction(
+    join(fnRoot, name, 'func.ts'),
+    join(dist, 'functions', name),
+    join(fnRoot, name, 'func.yaml'),
+  );
+}
+const fixtureRoot = join(root, 'test/fixtures/functions');
+const fixtures = tsFunctionDirs(fixtureRoot);
+rmSync(join(dist, 'fixtures'), { recursive: true, force: true });
+for (const name of fixtures) {
+  await bundleFunction(
+    join(fixtureRoot, name, 'func.ts'),
+    join(dist, 'fixtures/functions', name),
+    join(fixtureRoot, name, 'func.yaml'),
+  );
+}
+if (!quiet) {
+  const list = Object.entries(sizes)
+    .map(([n, s]) => `${n} ${(s / 1024).toFixed(0)} KiB`)
+    .join(', ');
+  console.log(
+    `built ${functionsOnly ? '' : 'CLI, '}${functions.length} function(s)${list ? ` (${list})` : ''} and ${fixtures.length} test fixture(s) into dist/`,
+  );
+}
