@@ -1,0 +1,442 @@
+/**
+ * Record shapes and small deterministic helpers of the emulated OCI Data Science service: states,
+ * multi-step lifecycles stored as timestamped steps (applied on read, so a restarted emulator
+ * finishes what the previous one started), the AI Quick Actions fine-tuning conventions read from
+ * a job run's environment, work-request views and the retry-token store.
+ */
+import { OciApiError, type Collection, type EmulatorResponse } from './service.ts';
+import { canonicalHash } from './genai-core.ts';
+
+export const JobRunState = {
+  Accepted: 'ACCEPTED',
+  InProgress: 'IN_PROGRESS',
+  Failed: 'FAILED',
+  Succeeded: 'SUCCEEDED',
+  Canceling: 'CANCELING',
+  Canceled: 'CANCELED',
+  Deleted: 'DELETED',
+  NeedsAttention: 'NEEDS_ATTENTION',
+} as const;
+export type JobRunState = (typeof JobRunState)[keyof typeof JobRunState];
+
+/** Job-run states after which nothing changes on its own. */
+export const terminalJobRunStates: ReadonlySet<string> = new Set([
+  JobRunState.Failed,
+  JobRunState.Succeeded,
+  JobRunState.Canceled,
+  JobRunState.Deleted,
+]);
+
+export const DeploymentState = {
+  Creating: 'CREATING',
+  Active: 'ACTIVE',
+  Deleting: 'DELETING',
+  Failed: 'FAILED',
+  Inactive: 'INACTIVE',
+  Updating: 'UPDATING',
+  Deleted: 'DELETED',
+  NeedsAttention: 'NEEDS_ATTENTION',
+} as const;
+export type DeploymentState = (typeof DeploymentState)[keyof typeof DeploymentState];
+
+export const JobState = {
+  Creating: 'CREATING',
+  Active: 'ACTIVE',
+  Deleting: 'DELETING',
+  Failed: 'FAILED',
+  Deleted: 'DELETED',
+} as const;
+export type JobState = (typeof JobState)[keyof typeof JobState];
+
+type Tags = Record<string, string>;
+type DefinedTags = Record<string, Record<string, unknown>>;
+
+/** A change that happens at `atMs`: `patch` is merged into the record then. */
+export interface Step<R> {
+  atMs: number;
+  patch: Partial<R>;
+}
+
+export interface Stepped<R> {
+  id: string;
+  lifecycleState: string;
+  lifecycleDetails?: string;
+  steps?: Step<R>[];
+}
+
+/**
+ * Applies every due step in order; returns true when the record changed. A generalisation of
+ * genai-core's single `transition` for lifecycles with several timed states (a job run's
+ * ACCEPTED -> IN_PROGRESS -> SUCCEEDED).
+ */
+export function applySteps<R extends Stepped<R>>(record: R, nowMs: number): boolean {
+  const steps = record.steps;
+  if (!steps || steps.length === 0) return false;
+  let changed = false;
+  while (record.steps && record.steps.length > 0 && (record.steps[0] as Step<R>).atMs <= nowMs) {
+    const step = record.steps.shift() as Step<R>;
+    Object.assign(record, step.patch);
+    changed = true;
+  }
+  if (record.steps && record.steps.length === 0) delete record.steps;
+  return changed;
+}
+
+export interface ProjectRecord {
+  id: string;
+  displayName: string;
+  description?: string;
+  compartmentId: string;
+  createdBy: string;
+  timeCreated: string;
+  lifecycleState: 'ACTIVE' | 'DELETING' | 'DELETED';
+  freeformTags: Tags;
+  definedTags: DefinedTags;
+}
+
+export interface JobRecord extends Stepped<JobRecord> {
+  projectId: string;
+  compartmentId: string;
+  displayName: string;
+  description?: string;
+  createdBy: string;
+  timeCreated: string;
+  jobConfigurationDetails: Record<string, unknown>;
+  jobInfrastructureConfigurationDetails: Record<string, unknown>;
+  jobEnvironmentConfigurationDetails?: Record<string, unknown>;
+  jobLogConfigurationDetails?: Record<string, unknown>;
+  freeformTags: Tags;
+  definedTags: DefinedTags;
+}
+
+export interface JobRunRecord extends Stepped<JobRunRecord> {
+  projectId: string;
+  compartmentId: string;
+  jobId: string;
+  displayName: string;
+  createdBy: string;
+  timeAccepted: string;
+  timeStarted?: string;
+  timeFinished?: string;
+  jobConfigurationOverrideDetails: Record<string, unknown>;
+  jobInfrastructureConfigurationDetails: Record<string, unknown>;
+  jobEnvironmentConfigurationOverrideDetails?: Record<string, unknown>;
+  jobInfrastructureConfigurationOverrideDetails?: Record<string, unknown>;
+  jobLogConfigurationOverrideDetails?: Record<string, unknown>;
+  freeformTags: Tags;
+  definedTags: DefinedTags;
+  /** Internal: the output model of an AQUA fine-tune (from AIP_SMC_FT_ARGUMENTS). */
+  outputModelId?: string;
+  /** Internal: the output model has been given its artifact. */
+  outputRegistered?: boolean;
+}
+
+export interface ModelArtifact {
+  timeCreated: string;
+  contentLength: number;
+  /** `jobRun` when a fine-tuning job run produced it, `upload` for createModelArtifact. */
+  source: 'jobRun' | 'upload';
+  jobRunId?: string;
+}
+
+export interface ModelRecord {
+  id: string;
+  compartmentId: string;
+  projectId: string;
+  displayName: string;
+  description?: string;
+  lifecycleState: 'ACTIVE' | 'DELETED' | 'FAILED' | 'INACTIVE';
+  lifecycleDetails?: string;
+  timeCreated: string;
+  createdBy: string;
+  freeformTags: Tags;
+  definedTags: DefinedTags;
+  customMetadataList: Record<string, unknown>[];
+  definedMetadataList: Record<string, unknown>[];
+  inputSchema?: string;
+  outputSchema?: string;
+  modelVersionSetId?: string;
+  modelVersionSetName?: string;
+  versionId?: number;
+  versionLabel?: string;
+  category: 'USER';
+  isModelByReference: boolean;
+  /** Internal. */
+  artifact?: ModelArtifact;
+  /** Internal. */
+  provenance?: Record<string, unknown>;
+}
+
+export interface VersionSetRecord {
+  id: string;
+  compartmentId: string;
+  projectId: string;
+  name: string;
+  description: string;
+  lifecycleState: 'ACTIVE' | 'DELETING' | 'DELETED' | 'FAILED';
+  timeCreated: string;
+  timeUpdated: string;
+  createdBy: string;
+  category: 'USER';
+  freeformTags: Tags;
+  definedTags: DefinedTags;
+  /** Internal: the last version id handed out. */
+  lastVersionId: number;
+}
+
+export interface DeploymentRecord extends Stepped<DeploymentRecord> {
+  displayName: string;
+  description?: string;
+  projectId: string;
+  compartmentId: string;
+  createdBy: string;
+  timeCreated: string;
+  modelDeploymentConfigurationDetails: Record<string, unknown>;
+  categoryLogDetails?: Record<string, unknown>;
+  freeformTags: Tags;
+  definedTags: DefinedTags;
+  /** Internal: instances serving now (the instance pool's current size). */
+  currentInstanceCount: number;
+  /** Internal: the deployment answers predict while UPDATING (it served before the update). */
+  servesWhileUpdating?: boolean;
+}
+
+export type WorkRequestEntity = 'modelDeployment' | 'job' | 'project';
+
+export interface WorkRequestRecord {
+  id: string;
+  operationType: string;
+  compartmentId: string;
+  entityType: WorkRequestEntity;
+  entityId: string;
+  action: 'CREATED' | 'UPDATED' | 'DELETED';
+  acceptedMs: number;
+  startMs: number;
+  finishMs: number;
+}
+
+// ---- AI Quick Actions conventions (facts sheet, section H) ----
+
+/**
+ * Splits a command line the way a POSIX shell would for plain words and single or double quotes
+ * (enough for `OCI__LAUNCH_CMD`); no expansions.
+ */
+export function splitCommandLine(cmd: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let has = false;
+  let quote: '"' | "'" | undefined;
+  for (const ch of cmd) {
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      has = true;
+    } else if (/\s/.test(ch)) {
+      if (has) out.push(cur);
+      cur = '';
+      has = false;
+    } else {
+      cur += ch;
+      has = true;
+    }
+  }
+  if (has) out.push(cur);
+  return out;
+}
+
+/** The value after `--name` (or `--name=value`) in a command line, if any. */
+export function launchArg(cmd: string, name: string): string | undefined {
+  const words = splitCommandLine(cmd);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] as string;
+    if (w === `--${name}`) return words[i + 1];
+    if (w.startsWith(`--${name}=`)) return w.slice(name.length + 3);
+  }
+  return undefined;
+}
+
+/** The output model OCID AQUA names in `AIP_SMC_FT_ARGUMENTS`, if the variable is valid JSON. */
+export function outputModelIdOf(env: Record<string, string>): string | undefined {
+  const raw = env.AIP_SMC_FT_ARGUMENTS;
+  if (!raw) return undefined;
+  try {
+    const parsed = JSON.parse(raw) as { outputModel?: { modelId?: unknown } };
+    const id = parsed.outputModel?.modelId;
+    return typeof id === 'string' && id.length > 0 ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface FailureRule {
+  /** A training-data path containing this fails the run; null disables the rule. */
+  failMarker: string | null;
+  failJobRunDisplayNames: readonly string[];
+  failJobIds: readonly string[];
+}
+
+export interface RunFacts {
+  displayName: string;
+  jobId: string;
+  env: Record<string, string>;
+  commandLineArguments?: string;
+}
+
+/** Why a job run will fail (its `lifecycleDetails`), or undefined when it will succeed. */
+export function failureFor(run: RunFacts, rule: FailureRule): string | undefined {
+  if (rule.failJobRunDisplayNames.includes(run.displayName)) {
+    return 'Job run failed: the container exited with code 1 (emulated failure by display name)';
+  }
+  if (rule.failJobIds.includes(run.jobId)) {
+    return 'Job run failed: the container exited with code 1 (emulated failure by job)';
+  }
+  if (rule.failMarker !== null) {
+    const cmd = [run.env.OCI__LAUNCH_CMD ?? '', run.commandLineArguments ?? ''].join(' ');
+    const data = launchArg(cmd, 'training_data');
+    if (data !== undefined && data.includes(rule.failMarker)) {
+      return `Job run failed: the container exited with code 1 (emulated failure: training data path contains ${rule.failMarker})`;
+    }
+  }
+  return undefined;
+}
+
+// ---- work requests ----
+
+const entityUriSegment: Record<WorkRequestEntity, string> = {
+  modelDeployment: 'modelDeployments',
+  job: 'jobs',
+  project: 'projects',
+};
+
+/** The `WorkRequest` JSON at `nowMs`; `failure` is set when the entity ended FAILED. */
+export function workRequestView(
+  wr: WorkRequestRecord,
+  nowMs: number,
+  failure: { code: string; message: string } | undefined,
+): Record<string, unknown> {
+  let status: string;
+  let percentComplete: number;
+  let actionType: string;
+  if (nowMs >= wr.finishMs) {
+    status = failure ? 'FAILED' : 'SUCCEEDED';
+    percentComplete = 100;
+    // WorkRequestResource.ActionType has no FAILED in Data Science: the resource stays RELATED.
+    actionType = failure ? 'RELATED' : wr.action;
+  } else if (nowMs >= wr.startMs) {
+    status = 'IN_PROGRESS';
+    const span = Math.max(1, wr.finishMs - wr.startMs);
+    percentComplete = Math.min(99, Math.floor(((nowMs - wr.startMs) / span) * 100));
+    actionType = 'IN_PROGRESS';
+  } else {
+    status = 'ACCEPTED';
+    percentComplete = 0;
+    actionType = 'IN_PROGRESS';
+  }
+  const view: Record<string, unknown> = {
+    id: wr.id,
+    operationType: wr.operationType,
+    status,
+    compartmentId: wr.compartmentId,
+    percentComplete,
+    resources: [
+      {
+        entityType: wr.entityType,
+        actionType,
+        identifier: wr.entityId,
+        entityUri: `/20190101/${entityUriSegment[wr.entityType]}/${wr.entityId}`,
+      },
+    ],
+    timeAccepted: new Date(wr.acceptedMs).toISOString(),
+  };
+  if (nowMs >= wr.startMs) view.timeStarted = new Date(wr.startMs).toISOString();
+  if (nowMs >= wr.finishMs) view.timeFinished = new Date(wr.finishMs).toISOString();
+  return view;
+}
+
+// ---- retry tokens ----
+
+export interface RetryTokenRecord {
+  id: string;
+  bodyHash: string;
+  expiresAtMs: number;
+  /** The resource the first request created; a replay answers with its current view. */
+  resourceId?: string;
+  response: { status: number; headers: Record<string, string | number>; body?: unknown };
+}
+
+/**
+ * OCI's retry-token contract: the same token and body answer with the first request's resource
+ * and create nothing; the same token with another body is 409 InvalidatedRetryToken; tokens expire
+ * (24 hours by default). Only successful responses are remembered, so a token can be reused once
+ * the cause of a failure is fixed. Concurrent duplicates wait for the first.
+ */
+export class RetryTokens {
+  private readonly inflight = new Map<
+    string,
+    { bodyHash: string; done: Promise<EmulatorResponse> }
+  >();
+
+  constructor(
+    private readonly store: Collection<RetryTokenRecord>,
+    private readonly nowMs: () => number,
+    private readonly ttlMs: number,
+  ) {}
+
+  async run(
+    token: string | undefined,
+    operation: string,
+    body: unknown,
+    work: () => Promise<EmulatorResponse>,
+    replay: (resourceId: string) => EmulatorResponse | undefined,
+  ): Promise<EmulatorResponse> {
+    if (!token) return work();
+    const id = canonicalHash([operation, token]).slice(0, 40);
+    const bodyHash = canonicalHash(body);
+    const invalidated = () =>
+      new OciApiError(
+        409,
+        'InvalidatedRetryToken',
+        'The retry token was already used for a request with a different body.',
+      );
+    const pending = this.inflight.get(id);
+    if (pending) {
+      if (pending.bodyHash !== bodyHash) throw invalidated();
+      await pending.done.catch(() => undefined);
+    }
+    const saved = this.store.get(id);
+    if (saved && saved.expiresAtMs > this.nowMs()) {
+      if (saved.bodyHash !== bodyHash) throw invalidated();
+      const again = saved.resourceId === undefined ? undefined : replay(saved.resourceId);
+      if (!again) return structuredClone(saved.response);
+      // The first response's headers (opc-work-request-id, location) with the current view.
+      return { ...again, headers: { ...saved.response.headers, ...again.headers } };
+    }
+    const done = work();
+    this.inflight.set(id, { bodyHash, done });
+    try {
+      const res = await done;
+      if (res.status >= 200 && res.status < 300) {
+        const resourceId =
+          res.body !== null && typeof res.body === 'object' && 'id' in res.body
+            ? String((res.body as { id: unknown }).id)
+            : undefined;
+        this.store.put({
+          id,
+          bodyHash,
+          expiresAtMs: this.nowMs() + this.ttlMs,
+          resourceId,
+          response: {
+            status: res.status,
+            headers: { ...(res.headers ?? {}) },
+            body: res.body === undefined ? undefined : structuredClone(res.body),
+          },
+        });
+      }
+      return res;
+    } finally {
+      this.inflight.delete(id);
+    }
+  }
+}
