@@ -117,7 +117,11 @@ export function wiringFor(
 }
 
 /** True when `name` is a dataset of this workflow: under its prefix, not in a reserved prefix. */
-export function isDatasetObject(trigger: WorkflowTrigger, bucket: string, name: string): boolean {
+export function isDatasetObject(
+  trigger: Pick<WorkflowTrigger, 'bucket' | 'prefix'>,
+  bucket: string,
+  name: string,
+): boolean {
   if (
     bucket !== trigger.bucket ||
     !name.startsWith(trigger.prefix) ||
