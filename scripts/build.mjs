@@ -60,15 +60,19 @@ const common = {
 
 /**
  * One function bundle. Nothing is external: the fnproject/node image has no node_modules, so the
- * FDK and the SDK go inside func.js. Minified, no source map (smaller image, faster cold start).
+ * FDK and the SDK go inside the bundle. Minified, no source map (smaller image, faster cold start).
+ * Split: func.js holds the FDK and the loader, and the handler (zod, the schemas, the SDK) is a
+ * chunk under chunks/ that is read and parsed on the first call, not before the socket is ready.
  */
 async function bundleFunction(entry, outDir, funcYaml) {
   rmSync(outDir, { recursive: true, force: true });
   mkdirSync(outDir, { recursive: true });
   await build({
     ...common,
-    entryPoints: [entry],
-    outfile: join(outDir, 'func.js'),
+    entryPoints: [{ in: entry, out: 'func' }],
+    outdir: outDir,
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     minify: true,
     sourcemap: false,
     plugins: [fetchShimPlugin],
@@ -80,7 +84,11 @@ async function bundleFunction(entry, outDir, funcYaml) {
       '\n',
   );
   copyFileSync(join(root, 'functions/Dockerfile'), join(outDir, 'Dockerfile'));
-  return statSync(join(outDir, 'func.js')).size;
+  const chunks = existsSync(join(outDir, 'chunks')) ? readdirSync(join(outDir, 'chunks')) : [];
+  return chunks.reduce(
+    (n, c) => n + statSync(join(outDir, 'chunks', c)).size,
+    statSync(join(outDir, 'func.js')).size,
+  );
 }
 
 function tsFunctionDirs(base) {

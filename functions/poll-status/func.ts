@@ -1,18 +1,6 @@
 // poll-status: the scheduled reconciler. Observes every active run, re-drives lost steps, repairs
 // lost object events, and supersedes older runs of a dataset name.
-import { createHandler } from '#shared/fn/handler.ts';
 import { serve } from '#shared/fn/serve.ts';
-import { schedulePayloadSchema } from '#shared/fn/triggers.ts';
-import { reconcile } from '#shared/pipeline/reconcile.ts';
-import { pipelineFromEnv } from '#shared/pipeline/wire.ts';
 
-serve(
-  createHandler({
-    name: 'poll-status',
-    input: schedulePayloadSchema,
-    async run(_payload, ctx) {
-      const deps = await pipelineFromEnv(ctx.log);
-      return { ...(await reconcile(deps, { signal: ctx.signal })) };
-    },
-  }),
-);
+// The handler module loads on the first call, so the container is ready as fast as a bare FDK one.
+serve(() => import('./handler.ts'));

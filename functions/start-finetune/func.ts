@@ -1,28 +1,5 @@
 // start-finetune: a work message names a run; perform its pending step (idempotent: at-least-once delivery).
-import { createHandler } from '#shared/fn/handler.ts';
 import { serve } from '#shared/fn/serve.ts';
-import { parseJsonString } from '#shared/fn/triggers.ts';
-import { startFinetune } from '#shared/pipeline/genai.ts';
-import { pipelineFromEnv } from '#shared/pipeline/wire.ts';
-import { workMessageSchema } from '#shared/pipeline/work.ts';
-import { InvalidTriggerError } from '#shared/fn/errors.ts';
 
-function parse(body: unknown): string {
-  const work = workMessageSchema.parse(parseJsonString(body));
-  if (work.step !== 'start-finetune' || !work.runId) {
-    throw new InvalidTriggerError(`not a start-finetune message (step ${work.step})`, {});
-  }
-  return work.runId;
-}
-
-serve(
-  createHandler({
-    name: 'start-finetune',
-    input: parse,
-    async run(runId, ctx) {
-      ctx.setRunId(runId);
-      const deps = await pipelineFromEnv(ctx.log);
-      return { ...(await startFinetune(deps, runId)) };
-    },
-  }),
-);
+// The handler module loads on the first call, so the container is ready as fast as a bare FDK one.
+serve(() => import('./handler.ts'));
