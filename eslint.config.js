@@ -8,6 +8,7 @@ export const pureGlobs = [
   'shared/dataset/{sketch,lines,report,validate,convert,tokens,dedup}.ts',
   'shared/scaling/**/*.ts',
   'shared/notify-body.ts',
+  'local/emulator/monitoring-mql.ts',
   'shared/doctor/{types,json-diff,storage,events,notifications,alarms,workflows,run}.ts',
 ];
 
