@@ -28,7 +28,7 @@ import { errorMessage } from '#shared/errors.ts';
 import { silentLogger, type Logger } from '#shared/log.ts';
 import { createClient } from '#shared/oci/clients.ts';
 import { topicKeys, wiringFor, type TopicKey, type WorkflowTrigger } from '#shared/wiring.ts';
-import { parseWorkflows } from '#workflows/schema.ts';
+import { parseWorkflows, type Workflow } from '#workflows/schema.ts';
 import {
   startEmulator,
   type Emulator,
@@ -253,15 +253,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const root = projectRoot();
 
   const texts = options.workflows ?? (options.triggers ? [] : exampleWorkflows(root));
-  const triggers: WorkflowTrigger[] =
+  const parsed =
     texts.length > 0
-      ? parseWorkflows(texts.map((text, i) => ({ fileName: `workflow-${i}.yaml`, text }))).map(
-          (w) => ({
-            name: w.name,
-            bucket: w.trigger.bucket,
-            prefix: w.trigger.prefix,
-          }),
-        )
+      ? parseWorkflows(texts.map((text, i) => ({ fileName: `workflow-${i}.yaml`, text })))
+      : [];
+  const triggers: WorkflowTrigger[] =
+    parsed.length > 0
+      ? parsed.map((w) => ({ name: w.name, bucket: w.trigger.bucket, prefix: w.trigger.prefix }))
       : [...(options.triggers ?? builtinTriggers)];
   // With no workflow files, functions get the trigger list only (enough for fixture functions).
   const workflowsYaml =
@@ -325,7 +323,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     ...(options.fast !== undefined ? { fast: options.fast } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
     invokeFunction: invoker,
-    services: options.services ?? [],
+    services: options.services ?? (await defaultServices(parsed, options.fast ?? false)),
     logger: log,
     autoConfirmEmail: true,
   });
@@ -512,4 +510,16 @@ export function readLocalJson(dataDir: string): LocalJson {
       `cannot read ${path}: is \`dacflow local\` running with this data dir? (${errorMessage(err)})`,
     );
   }
+}
+
+/**
+ * The emulator services a stack gets unless the caller chooses: Generative AI with the clusters
+ * the workflows name (so `dacflow local` runs any workflow as written).
+ */
+async function defaultServices(
+  workflows: readonly Workflow[],
+  _fast: boolean,
+): Promise<EmulatorService[]> {
+  const { genAiService, seedClustersFor } = await import('./emulator/genai.ts');
+  return [genAiService({ seedClusters: seedClustersFor(workflows) })];
 }

@@ -59,9 +59,7 @@ export const command: Command = {
     const dataDir = values['data-dir'] ?? defaultDataDir;
 
     const { startStack } = await import('#local/stack.ts');
-    const { genAiService } = await import('#local/emulator/genai.ts');
     const stack = await startStack({
-      services: [genAiService()],
       dataDir,
       port,
       fast: values.fast ?? false,

@@ -142,3 +142,47 @@ export function baseModelOcid(name: string, region: string): string {
   const unique = createHash('sha256').update(`basemodel:${name}`).digest('hex').slice(0, 60);
   return `ocid1.generativeaimodel.oc1.${region}.${unique}`;
 }
+
+/**
+ * The clusters a set of workflows names (by display name), so a local stack can run them as
+ * written: fine-tuning clusters with the shape and fixed unit count of their base model, hosting
+ * clusters with the base model's hosting shape and the workflow's minimum units. Ids (OCIDs) and
+ * base models the catalogue does not know are left out: those runs fail with a clear reason.
+ */
+export function seedClustersFor(
+  workflows: readonly {
+    genai?: {
+      baseModel: string;
+      fineTuningCluster: string;
+      hostingClusters: readonly string[];
+    };
+    autoscaling?: { minUnits: number };
+  }[],
+  catalogue: readonly BaseModelSpec[] = defaultBaseModels,
+): SeedCluster[] {
+  const seeds = new Map<string, SeedCluster>();
+  for (const w of workflows) {
+    const g = w.genai;
+    const model = g && catalogue.find((m) => m.name === g.baseModel);
+    if (!g || !model) continue;
+    const ftShape = model.fineTuningUnitShape;
+    if (ftShape && !g.fineTuningCluster.startsWith('ocid1.')) {
+      seeds.set(g.fineTuningCluster, {
+        displayName: g.fineTuningCluster,
+        type: 'FINE_TUNING',
+        unitShape: ftShape,
+        unitCount: defaultFineTuningUnitCounts[ftShape] ?? 2,
+      });
+    }
+    for (const name of g.hostingClusters) {
+      if (name.startsWith('ocid1.') || !model.hostingUnitShape) continue;
+      seeds.set(name, {
+        displayName: name,
+        type: 'HOSTING',
+        unitShape: model.hostingUnitShape,
+        unitCount: w.autoscaling?.minUnits ?? 1,
+      });
+    }
+  }
+  return [...seeds.values()];
+}

@@ -49,6 +49,7 @@ import {
 export {
   demoSeedClusters,
   defaultBaseModels,
+  seedClustersFor,
   type BaseModelSpec,
   type SeedCluster,
 } from './genai-catalogue.ts';
@@ -133,6 +134,8 @@ export interface GenAiControl {
   forceModelState(id: string, state: 'ACTIVE' | 'FAILED', details?: string): void;
   /** The id of a live cluster with this display name (seeded clusters, for example). */
   clusterIdByName(displayName: string, compartmentId?: string): string | undefined;
+  /** Read-only: every cluster's id, type, state and unit count (the demand generator reads it). */
+  clusterUnits(): { id: string; type: string; lifecycleState: string; unitCount: number }[];
 }
 
 export interface GenAiEmulatorService extends EmulatorService {
@@ -325,6 +328,7 @@ export function genAiService(options: GenAiEmulatorOptions = {}): GenAiEmulatorS
       removeCluster: (id) => started().removeCluster(id),
       forceModelState: (id, state, details) => started().forceModelState(id, state, details),
       clusterIdByName: (name, compartmentId) => started().clusterIdByName(name, compartmentId),
+      clusterUnits: () => started().clusterUnits(),
     },
   };
 }
@@ -464,6 +468,15 @@ class GenAiImpl {
         (compartmentId === undefined || c.compartmentId === compartmentId) &&
         liveStates.has(c.lifecycleState),
     )?.id;
+  }
+
+  clusterUnits(): { id: string; type: string; lifecycleState: string; unitCount: number }[] {
+    return this.loadAll(this.clusters).map((c) => ({
+      id: c.id,
+      type: c.type,
+      lifecycleState: c.lifecycleState,
+      unitCount: c.unitCount,
+    }));
   }
 
   forceClusterState(
