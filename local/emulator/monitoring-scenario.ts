@@ -23,6 +23,7 @@ import {
   type UtilizationSummary,
 } from '#shared/pipeline/utilization.ts';
 import { formatAlarmBody, ScalingRule } from '#shared/scaling/alarm.ts';
+import { alarmRulesFor } from '#shared/scaling/simulate.ts';
 import { createClusterRepository } from '#shared/state/clusters.ts';
 import { ObjectStorageStore } from '#shared/state/object-storage.ts';
 import type { Workflow } from '#workflows/schema.ts';
@@ -31,77 +32,63 @@ import type { GenAiEmulatorService } from './genai.ts';
 import type { Emulator, FunctionInvoker } from './index.ts';
 import type { MonitoringService } from './monitoring.ts';
 
-/** The three alarms Terraform creates per cluster, with test-sized durations by default. */
+/** Test-sized overrides of the alarm windows; by default they are the policy's own. */
 export interface ScenarioAlarmSettings {
-  /** MQL intervals in minutes (Terraform: latency_interval, utilization_interval, ..._sustained_interval). */
-  latencyIntervalMin: number;
-  lowIntervalMin: number;
-  sustainedIntervalMin: number;
-  /** pendingDuration of each rule in minutes. */
-  latencyPendingMin: number;
-  lowPendingMin: number;
-  sustainedPendingMin: number;
+  /** pendingDuration of each rule in minutes, overriding `alarmRulesFor(policy)`. */
+  pendingMin: Partial<Record<ScalingRule, number>>;
+  /** MQL interval of each rule in minutes, overriding `alarmRulesFor(policy)`. */
+  intervalMin: Partial<Record<ScalingRule, number>>;
   repeatMin: number;
 }
-
-export const defaultScenarioAlarms: Readonly<ScenarioAlarmSettings> = Object.freeze({
-  latencyIntervalMin: 1,
-  lowIntervalMin: 1,
-  sustainedIntervalMin: 5,
-  latencyPendingMin: 1,
-  lowPendingMin: 3,
-  sustainedPendingMin: 10,
-  repeatMin: 2,
-});
 
 export interface ScalingAlarmsOptions {
   clusterId: string;
   compartmentId: string;
   /** The alarms topic (subscribed by scale-dac). */
   topicId: string;
-  /** Thresholds come from the policy, as Terraform's come from the workflow defaults. */
-  policy: Pick<
-    ScalingPolicy,
-    'latencyP99ThresholdMs' | 'lowUtilizationPct' | 'sustainedLowUtilizationPct'
-  >;
+  /** Thresholds, windows and repeats come from the policy, as Terraform's defaults do. */
+  policy: ScalingPolicy;
   namePrefix: string;
   settings?: Partial<ScenarioAlarmSettings>;
 }
 
+/** Where each simulated metric lives (the Terraform defaults; OCI documents neither name). */
+const metricQuery = {
+  p99LatencyMs: {
+    namespace: 'oci_generativeai',
+    metric: 'InvocationLatency',
+    statistic: 'percentile(0.99)',
+  },
+  utilizationPct: {
+    namespace: 'dacflow_autoscaling',
+    metric: 'DerivedUtilization',
+    statistic: 'mean()',
+  },
+} as const;
+
 /**
- * Creates the three scaling alarms of terraform/monitoring.tf for one cluster through the real
- * MonitoringClient, with the same query shapes, severities and bodies; returns their ids by rule.
- * The local stack can call it to mirror a Terraform deployment.
+ * Creates the scaling alarms of terraform/monitoring.tf for one cluster through the real
+ * MonitoringClient: the rules of `alarmRulesFor(policy)` (what the simulator evaluated and what
+ * `npm run check:terraform` holds Terraform to), with the same query shapes and bodies; returns
+ * their ids by rule. The local stack calls it to mirror a Terraform deployment.
  */
 export async function createScalingAlarms(
   monitoring: Pick<MonitoringClient, 'createAlarm'>,
   o: ScalingAlarmsOptions,
 ): Promise<Record<string, string>> {
-  const a = { ...defaultScenarioAlarms, ...o.settings };
   const filter = `{resourceId = "${o.clusterId}"}`;
-  const rules = [
-    {
-      rule: ScalingRule.LatencyP99High,
-      namespace: 'oci_generativeai',
-      query: `InvocationLatency[${a.latencyIntervalMin}m]${filter}.percentile(0.99) > ${o.policy.latencyP99ThresholdMs}`,
-      pending: a.latencyPendingMin,
-      severity: 'CRITICAL',
-    },
-    {
-      rule: ScalingRule.UtilizationLow,
-      namespace: 'dacflow_autoscaling',
-      query: `DerivedUtilization[${a.lowIntervalMin}m]${filter}.mean() < ${o.policy.lowUtilizationPct}`,
-      pending: a.lowPendingMin,
-      severity: 'WARNING',
-    },
-    {
-      rule: ScalingRule.UtilizationSustainedLow,
-      namespace: 'dacflow_autoscaling',
-      query: `DerivedUtilization[${a.sustainedIntervalMin}m]${filter}.mean() < ${o.policy.sustainedLowUtilizationPct}`,
-      pending: a.sustainedPendingMin,
-      severity: 'WARNING',
-    },
-  ];
+  const rules = alarmRulesFor(o.policy).map((spec) => {
+    const q = metricQuery[spec.metric as keyof typeof metricQuery];
+    const interval = o.settings?.intervalMin?.[spec.rule] ?? spec.intervalMin;
+    return {
+      rule: spec.rule,
+      namespace: q.namespace,
+      query: `${q.metric}[${interval}m]${filter}.${q.statistic} ${spec.comparison === 'above' ? '>' : '<'} ${spec.threshold}`,
+      pending: o.settings?.pendingMin?.[spec.rule] ?? spec.pendingMin,
+      repeat: o.settings?.repeatMin ?? spec.repeatMin,
+      severity: spec.comparison === 'above' ? 'CRITICAL' : 'WARNING',
+    };
+  });
   const ids: Record<string, string> = {};
   for (const r of rules) {
     const created = await monitoring.createAlarm({
@@ -115,7 +102,7 @@ export async function createScalingAlarms(
         destinations: [o.topicId],
         isEnabled: true,
         pendingDuration: `PT${r.pending}M`,
-        repeatNotificationDuration: `PT${a.repeatMin}M`,
+        repeatNotificationDuration: `PT${r.repeat}M`,
         messageFormat: models.CreateAlarmDetails.MessageFormat.Raw,
         ruleName: r.rule,
         body: formatAlarmBody(o.clusterId, r.rule),
@@ -170,7 +157,7 @@ export async function startAutoscalingScenario(
 ): Promise<AutoscalingScenario> {
   const emu = o.emulator;
   const log = o.log ?? silentLogger;
-  const a = { ...defaultScenarioAlarms, ...o.alarms };
+  const a = o.alarms ?? {};
   const minuteMs = o.monitoring.control.minuteMs;
   const functionId = o.scaleFunctionId ?? `ocid1.fnfunc.oc1.${emu.region}.scale-dac-local`;
   const policy = policyFromAutoscaling(o.workflow.autoscaling!);
