@@ -10,6 +10,7 @@ export const pureGlobs = [
   'shared/notify-body.ts',
   'local/emulator/monitoring-mql.ts',
   'shared/doctor/{types,json-diff,storage,events,notifications,alarms,workflows,run}.ts',
+  'shared/pipeline/datascience-launch.ts',
 ];
 
 const ioModules = [

@@ -7,6 +7,17 @@ import { UsageError } from './command.ts';
  */
 const commands: Record<string, () => Promise<Command>> = {
   // registry: keep one line per command, sorted
+  convert: async () => (await import('./commands/convert.ts')).command,
+  demo: async () => (await import('./commands/demo.ts')).command,
+  doctor: async () => (await import('./commands/doctor.ts')).command,
+  estimate: async () => (await import('./commands/estimate.ts')).command,
+  events: async () => (await import('./commands/events.ts')).command,
+  invoke: async () => (await import('./commands/invoke.ts')).command,
+  local: async () => (await import('./commands/local.ts')).command,
+  simulate: async () => (await import('./commands/simulate.ts')).command,
+  status: async () => (await import('./commands/status.ts')).command,
+  validate: async () => (await import('./commands/validate.ts')).command,
+  workflow: async () => (await import('./commands/workflow.ts')).command,
 };
 
 function mainHelp(summaries: [string, string][]): string {

@@ -376,6 +376,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         localFunctionId(r.function),
       );
     }
+    await ensureScalingAlarms(emulator, provider, parsed, topics.alarms, log);
     for (const s of wiring.schedules) {
       emulator.addSchedule({
         functionId: localFunctionId(s.function),
@@ -518,8 +519,75 @@ export function readLocalJson(dataDir: string): LocalJson {
  */
 async function defaultServices(
   workflows: readonly Workflow[],
-  _fast: boolean,
+  fast: boolean,
 ): Promise<EmulatorService[]> {
   const { genAiService, seedClustersFor } = await import('./emulator/genai.ts');
-  return [genAiService({ seedClusters: seedClustersFor(workflows) })];
+  const { monitoringService } = await import('./emulator/monitoring.ts');
+  return [
+    genAiService({ seedClusters: seedClustersFor(workflows) }),
+    // One emulated minute a second in fast mode: the schedules' pace, so poll-status posts the
+    // derived utilization once per minute, as on OCI.
+    monitoringService(fast ? { minuteMs: 1000 } : {}),
+  ];
+}
+
+/**
+ * The scaling alarms Terraform creates for each hosting cluster a workflow autoscales (its
+ * `genai.hostingClusters` by display name), on the alarms topic that scale-dac subscribes to.
+ * Skipped when the stack runs without the Monitoring or Generative AI service.
+ */
+async function ensureScalingAlarms(
+  emulator: Emulator,
+  provider: AuthenticationDetailsProvider,
+  workflows: readonly Workflow[],
+  alarmsTopicId: string,
+  log: Logger,
+): Promise<void> {
+  const managed = workflows.filter((w) => w.genai && w.autoscaling);
+  if (managed.length === 0) return;
+  const [
+    { MonitoringClient },
+    { GenerativeAiClient },
+    { createScalingAlarms },
+    { policyFromAutoscaling },
+  ] = await Promise.all([
+    import('oci-monitoring'),
+    import('oci-generativeai'),
+    import('./emulator/monitoring-scenario.ts'),
+    import('#shared/pipeline/scale.ts'),
+  ]);
+  const monitoring = createClient(MonitoringClient, { provider, endpoint: emulator.url });
+  const genai = createClient(GenerativeAiClient, { provider, endpoint: emulator.url });
+  try {
+    const existing = await monitoring.listAlarms({ compartmentId: emulator.compartmentId });
+    const names = new Set(existing.items.map((a) => a.displayName));
+    for (const w of managed) {
+      for (const ref of w.genai!.hostingClusters) {
+        const found = await genai.listDedicatedAiClusters({
+          compartmentId: emulator.compartmentId,
+          displayName: ref,
+        });
+        const cluster = found.dedicatedAiClusterCollection.items.find(
+          (c) => c.lifecycleState !== 'DELETED',
+        );
+        if (!cluster) continue;
+        const namePrefix = `dacflow-${w.name}-${ref}`;
+        if ([...names].some((n) => n.startsWith(namePrefix))) continue;
+        await createScalingAlarms(monitoring, {
+          clusterId: cluster.id,
+          compartmentId: emulator.compartmentId,
+          topicId: alarmsTopicId,
+          policy: policyFromAutoscaling(w.autoscaling!),
+          namePrefix,
+        });
+      }
+    }
+  } catch (err) {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status === 404) {
+      log.info('stack.alarms.skipped', { reason: 'no Monitoring or Generative AI service' });
+      return;
+    }
+    throw err;
+  }
 }

@@ -1,7 +1,7 @@
 // deploy-endpoint: a work message names a run; perform its pending step (idempotent: at-least-once delivery).
 import { createHandler } from '#shared/fn/handler.ts';
 import { parseJsonString } from '#shared/fn/triggers.ts';
-import { deployEndpoint } from '#shared/pipeline/genai.ts';
+import { startDeployment } from '#shared/pipeline/datascience-dispatch.ts';
 import { pipelineFromEnv } from '#shared/pipeline/wire.ts';
 import { workMessageSchema } from '#shared/pipeline/work.ts';
 import { InvalidTriggerError } from '#shared/fn/errors.ts';
@@ -20,6 +20,6 @@ export const handler = createHandler({
   async run(runId, ctx) {
     ctx.setRunId(runId);
     const deps = await pipelineFromEnv(ctx.log);
-    return { ...(await deployEndpoint(deps, runId)) };
+    return { ...(await startDeployment(deps, runId)) };
   },
 });

@@ -1,7 +1,7 @@
 // start-finetune: a work message names a run; perform its pending step (idempotent: at-least-once delivery).
 import { createHandler } from '#shared/fn/handler.ts';
 import { parseJsonString } from '#shared/fn/triggers.ts';
-import { startFinetune } from '#shared/pipeline/genai.ts';
+import { startTraining } from '#shared/pipeline/datascience-dispatch.ts';
 import { pipelineFromEnv } from '#shared/pipeline/wire.ts';
 import { workMessageSchema } from '#shared/pipeline/work.ts';
 import { InvalidTriggerError } from '#shared/fn/errors.ts';
@@ -20,6 +20,6 @@ export const handler = createHandler({
   async run(runId, ctx) {
     ctx.setRunId(runId);
     const deps = await pipelineFromEnv(ctx.log);
-    return { ...(await startFinetune(deps, runId)) };
+    return { ...(await startTraining(deps, runId)) };
   },
 });

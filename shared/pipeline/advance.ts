@@ -13,6 +13,7 @@ import { NoRetryConfigurationDetails } from 'oci-common';
 import { errorMessage } from '#shared/errors.ts';
 import { classifyOciError } from './errors.ts';
 import type { PipelineDeps } from './deps.ts';
+import { cancelJobRun, retireModelDeployment } from './datascience-retire.ts';
 import { WorkStep, type WorkMessage } from './work.ts';
 
 export interface Advanced {
@@ -71,6 +72,7 @@ export async function performEffects(
           });
           break;
         case 'START_FINETUNE':
+        case 'START_JOB_RUN':
           await publishWork(deps, {
             dacflow: 'work/v1',
             step: WorkStep.START_FINETUNE,
@@ -78,6 +80,7 @@ export async function performEffects(
           });
           break;
         case 'CREATE_ENDPOINT':
+        case 'CREATE_MODEL_DEPLOYMENT':
           await publishWork(deps, {
             dacflow: 'work/v1',
             step: WorkStep.DEPLOY_ENDPOINT,
@@ -87,13 +90,18 @@ export async function performEffects(
         case 'RETIRE_ENDPOINT':
           await retireEndpoint(deps, effect.endpointId);
           break;
+        case 'RETIRE_MODEL_DEPLOYMENT':
+          await retireModelDeployment(deps, effect.modelDeploymentId);
+          break;
+        case 'CANCEL_JOB_RUN':
+          await cancelJobRun(deps, effect.jobRunId);
+          break;
         case 'SUPERSEDE_OLDER_RUNS':
           // Done by the reconciler's supersede pass (reconcile.ts), which already holds every
           // active run of the workflow; SERVING is only ever observed there.
           break;
         default:
-          // The Data Science effects belong to that backend (not built yet); WRITE_REPORT is done by
-          // the step that owns the report.
+          // WRITE_REPORT is done by the step that owns the report.
           deps.log.debug('effect not performed here', { runId: run.runId, effect: effect.type });
       }
     } catch (err) {

@@ -16,6 +16,8 @@ import { runIdFor } from '#workflows/run-id.ts';
 import { advance, publishWork, retireEndpoint } from './advance.ts';
 import { workflowNamed, type PipelineDeps } from './deps.ts';
 import { deployEndpoint, observeGenAi, startFinetune } from './genai.ts';
+import { deployModel, reconcileDataScience, startJobRun } from './datascience.ts';
+import { retireModelDeployment } from './datascience-retire.ts';
 import { WorkStep } from './work.ts';
 
 export interface ReconcileOptions {
@@ -97,11 +99,12 @@ async function reconcileRun(
   const action = nextAction(run, now);
   if (action.kind === 'NONE' || !action.due) return run;
   if (action.kind === 'OBSERVE') {
-    if (action.resource !== 'MODEL' && action.resource !== 'ENDPOINT') return run; // datascience: not built yet
-    if (!action.id) return run;
+    if (action.resource === 'DATASET' || !action.id) return run;
     summary.observed++;
-    const obs = await observeGenAi(deps, run, action.resource, action.id);
-    const r = await advance(deps, run.runId, obs);
+    const r =
+      action.resource === 'JOB_RUN' || action.resource === 'MODEL_DEPLOYMENT'
+        ? await reconcileDataScience(deps, run, action.resource, action.id)
+        : await advance(deps, run.runId, await observeGenAi(deps, run, action.resource, action.id));
     if (!r.ignored) summary.advanced++;
     return r.run;
   }
@@ -120,6 +123,12 @@ async function reconcileRun(
       break;
     case 'CREATE_ENDPOINT':
       await deployEndpoint(deps, run.runId);
+      break;
+    case 'START_JOB_RUN':
+      await startJobRun(deps, run.runId);
+      break;
+    case 'CREATE_MODEL_DEPLOYMENT':
+      await deployModel(deps, run.runId);
       break;
     default:
       return run;
@@ -209,6 +218,8 @@ async function supersedeOlderRuns(
       const keep = workflowNamed(deps, older.workflow)?.genai?.endpoint.retireSuperseded === false;
       if (older.oci.endpointId && older.retireSuperseded && !keep)
         await retireEndpoint(deps, older.oci.endpointId);
+      if (older.oci.modelDeploymentId && older.retireSuperseded)
+        await retireModelDeployment(deps, older.oci.modelDeploymentId);
       const r = await advance(deps, older.runId, { type: 'SUPERSEDED', byRunId: by.runId });
       if (!r.ignored) count++;
     } catch (err) {

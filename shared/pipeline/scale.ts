@@ -13,10 +13,19 @@
  * message and waits for the next REPEAT with a fresh read; throttling or a 5xx that outlived the
  * SDK's retries does not record the message, so a redelivery can act.
  */
-import type { GenerativeAiClient } from 'oci-generativeai';
+import { GenerativeAiClient } from 'oci-generativeai';
+import { ObjectStorageClient } from 'oci-objectstorage';
+import { NotificationDataPlaneClient } from 'oci-ons';
+import { getConfig, loadWorkflows } from '#shared/config.ts';
+import * as clients from '#shared/oci/clients.ts';
+import * as notify from '#shared/notify.ts';
+import * as cas from '#shared/state/cas.ts';
+import * as store from '#shared/state/object-storage.ts';
+import * as clusters from '#shared/state/clusters.ts';
+import type { ClusterRepository } from '#shared/state/clusters.ts';
+import type { ScalingNotification } from '#shared/notify.ts';
 import { errorMessage } from '#shared/errors.ts';
 import type { Logger } from '#shared/log.ts';
-import type { ScalingNotification } from '#shared/notify.ts';
 import { parseAlarmMessage } from '#shared/scaling/alarm.ts';
 import {
   decideScaling,
@@ -25,7 +34,6 @@ import {
   type ClusterScalingState,
   type ScalingPolicy,
 } from '#shared/scaling/policy.ts';
-import type { ClusterRepository } from '#shared/state/clusters.ts';
 import type { AutoscalingSection, Workflow } from '#workflows/schema.ts';
 import { classifyOciError } from './errors.ts';
 
@@ -456,16 +464,8 @@ export async function scaleDepsFromEnv(log: Logger): Promise<ScaleDeps> {
 }
 
 async function buildScaleDeps(log: Logger): Promise<Omit<ScaleDeps, 'log'>> {
-  const [{ getConfig, loadWorkflows }, clients, notify, cas, store, clusters] = await Promise.all([
-    import('#shared/config.ts'),
-    import('#shared/oci/clients.ts'),
-    import('#shared/notify.ts'),
-    import('#shared/state/cas.ts'),
-    import('#shared/state/object-storage.ts'),
-    import('#shared/state/clusters.ts'),
-  ]);
-  const [{ GenerativeAiClient }, { ObjectStorageClient }, { NotificationDataPlaneClient }] =
-    await Promise.all([import('oci-generativeai'), import('oci-objectstorage'), import('oci-ons')]);
+  // Static imports above: this module loads with the handler, on a function's first call; a dynamic
+  // import() of a CommonJS SDK package inside a split bundle can lose its named exports.
   const config = getConfig();
   const workflows = loadWorkflows(config);
   const objects = clients.getClient(ObjectStorageClient);

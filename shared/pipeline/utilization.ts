@@ -12,8 +12,10 @@
  * purpose: a retried post can at worst store the same value twice in one minute, which leaves the
  * alarms' `mean()` unchanged.
  */
-import type { GenerativeAiClient } from 'oci-generativeai';
-import type { MonitoringClient } from 'oci-monitoring';
+import { GenerativeAiClient } from 'oci-generativeai';
+import { MonitoringClient } from 'oci-monitoring';
+import { getConfig, loadWorkflows } from '#shared/config.ts';
+import * as clients from '#shared/oci/clients.ts';
 import { errorMessage } from '#shared/errors.ts';
 import type { Logger } from '#shared/log.ts';
 import type { Workflow } from '#workflows/schema.ts';
@@ -318,13 +320,8 @@ export async function publishDerivedUtilizationFromEnv(
   log: Logger,
   options: UtilizationOptions = {},
 ): Promise<UtilizationSummary> {
-  const [{ getConfig, loadWorkflows }, clients, { MonitoringClient }, { GenerativeAiClient }] =
-    await Promise.all([
-      import('#shared/config.ts'),
-      import('#shared/oci/clients.ts'),
-      import('oci-monitoring'),
-      import('oci-generativeai'),
-    ]);
+  // Static imports: this module is only loaded with the handler, on a function's first call; a
+  // dynamic import() of a CommonJS SDK package inside a split bundle can lose its named exports.
   const config = getConfig();
   const query = clients.getClient(MonitoringClient);
   ingestion ??= (() => {

@@ -27,10 +27,18 @@ async function build(log: Logger): Promise<Omit<PipelineDeps, 'log'>> {
   const config = getConfig();
   const workflows = loadWorkflows(config);
   const [{ ObjectStorageClient }, { GenerativeAiClient }, { NotificationDataPlaneClient }] =
-    await Promise.all([import('oci-objectstorage'), import('oci-generativeai'), import('oci-ons')]);
+    await Promise.all([
+      import('oci-objectstorage').then(cjsExports),
+      import('oci-generativeai').then(cjsExports),
+      import('oci-ons').then(cjsExports),
+    ]);
   const objects = getClient(ObjectStorageClient);
   const genai = getClient(GenerativeAiClient);
   const ons = getClient(NotificationDataPlaneClient);
+  // The Data Science SDK module is loaded only when some workflow uses that backend.
+  const datascience = workflows.some((w) => w.backend === 'datascience')
+    ? getClient(cjsExports(await import('oci-datascience')).DataScienceClient)
+    : undefined;
   const namespace = await objectStorageNamespace(objects, config.stateNamespace);
   const store = new ObjectStorageStore({ client: objects, namespace, bucket: config.stateBucket });
   const runs = new RunRepository(store, runRecordShape, {
@@ -44,6 +52,7 @@ async function build(log: Logger): Promise<Omit<PipelineDeps, 'log'>> {
     workflows,
     objects,
     genai,
+    ...(datascience ? { datascience } : {}),
     ons,
     topics: {
       validateDataset: config.validateDatasetTopicId,
@@ -61,4 +70,13 @@ async function build(log: Logger): Promise<Omit<PipelineDeps, 'log'>> {
     compartmentId: config.compartmentId,
     now: () => new Date(),
   };
+}
+
+/**
+ * The exports of a CommonJS SDK package loaded with `import()`. Node gives its named exports, but
+ * an esbuild bundle with code splitting (scripts/build.mjs) gives only `default` (module.exports),
+ * so the named exports would be undefined in a deployed function.
+ */
+function cjsExports<T>(mod: T): T {
+  return (mod as { default?: T }).default ?? mod;
 }
