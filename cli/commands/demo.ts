@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIO, Command } from '../command.ts';
@@ -10,17 +11,21 @@ const help = `Usage: dacflow demo [options]
 Runs the whole pipeline on the embedded local OCI emulator and prints each stage as it happens:
 the emulator and the functions (under the real Fn FDK) start in a temporary directory, a generated
 dataset and a broken one are uploaded through the OCI SDK, and dacflow validates, fine-tunes,
-tracks and deploys until the good dataset is SERVING and the broken one is INVALID.
-\`npm start\` runs this after building.
+tracks and deploys until the good dataset is SERVING and the broken one is INVALID. Then a
+burst of synthetic demand hits the hosting cluster: Monitoring alarms fire, scale-dac adds units,
+and after the burst it removes them. One emulated minute lasts one second, so the demo shortens the
+workflow's cooldowns by the same 60x. \`npm start\` runs this after building.
 
 Options:
   --examples N      examples in the generated dataset (default 600; the workflow needs 500)
+  --no-scaling      stop once the dataset is SERVING (skip the autoscaling stage)
   --timeout SEC     give up after SEC seconds (default 180)
   --data-dir DIR    keep the stack's files in DIR instead of a temporary directory
   -h, --help        this help
 
-Exit codes: 0 the pipeline reached SERVING (and INVALID for the broken dataset), 1 it did not
-within the timeout, 2 usage error or the stack could not start (run \`npm run build\` first).
+Exit codes: 0 the pipeline reached SERVING (and INVALID for the broken dataset) and the cluster
+scaled up and back down, 1 it did not within the timeout, 2 usage error or the stack could not
+start (run \`npm run build\` first).
 `;
 
 /** The shipped example workflow the demo drives (workflows/examples/genai-support-bot.yaml). */
@@ -57,6 +62,7 @@ export const command: Command = {
         examples: { type: 'string' },
         timeout: { type: 'string' },
         'data-dir': { type: 'string' },
+        'no-scaling': { type: 'boolean' },
       },
       false,
     );
@@ -65,7 +71,12 @@ export const command: Command = {
     const temp = values['data-dir'] === undefined;
     const dataDir = values['data-dir'] ?? mkdtempSync(join(tmpdir(), 'dacflow-demo-'));
     try {
-      return await runDemo(io, { dataDir, examples, timeoutMs: timeoutSec * 1000 });
+      return await runDemo(io, {
+        dataDir,
+        examples,
+        timeoutMs: timeoutSec * 1000,
+        scaling: !values['no-scaling'],
+      });
     } finally {
       if (temp) rmSync(dataDir, { recursive: true, force: true });
     }
@@ -76,6 +87,39 @@ interface DemoOptions {
   dataDir: string;
   examples: number;
   timeoutMs: number;
+  scaling: boolean;
+}
+
+/** Emulated seconds per real second in fast mode (the emulator's minute is one second). */
+const timeScale = 60;
+
+/**
+ * The shipped example workflows, with cooldowns divided by the emulator's time compression: the
+ * alarms run on emulated minutes, scale-dac's cooldowns on the real clock.
+ */
+async function demoWorkflows(): Promise<string[]> {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { parseDocument } = await import('yaml');
+  const dir = join(projectRoot(), 'workflows/examples');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort()
+    .map((f) => {
+      const doc = parseDocument(readFileSync(join(dir, f), 'utf8'));
+      if (doc.has('autoscaling')) {
+        doc.setIn(['autoscaling', 'scaleUpCooldownSec'], Math.ceil(300 / timeScale));
+        doc.setIn(['autoscaling', 'scaleDownCooldownSec'], Math.ceil(600 / timeScale));
+      }
+      return doc.toString();
+    });
+}
+
+function projectRoot(): string {
+  // dist/cli/dacflow.js or cli/commands/demo.ts: the project root holds package.json.
+  const { existsSync } = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
+  let dir = new URL('.', import.meta.url).pathname;
+  while (!existsSync(join(dir, 'package.json')) && dir !== '/') dir = join(dir, '..');
+  return dir;
 }
 
 async function runDemo(io: CliIO, o: DemoOptions): Promise<number> {
@@ -85,9 +129,25 @@ async function runDemo(io: CliIO, o: DemoOptions): Promise<number> {
   io.stdout.write('dacflow demo: the whole pipeline on the embedded local OCI emulator\n');
 
   const { startStack } = await import('#local/stack.ts');
+  const { genAiService, seedClustersFor } = await import('#local/emulator/genai.ts');
+  const { monitoringService } = await import('#local/emulator/monitoring.ts');
+  const { parseWorkflows } = await import('#workflows/schema.ts');
+  const workflows = await demoWorkflows();
+  const parsed = parseWorkflows(
+    workflows.map((text, i) => ({ fileName: `example-${i}.yaml`, text })),
+  );
+  const services = {
+    genai: genAiService({ seedClusters: seedClustersFor(parsed) }),
+    monitoring: monitoringService({ minuteMs: 1000 }),
+  };
   let stack: Awaited<ReturnType<typeof startStack>>;
   try {
-    stack = await startStack({ dataDir: o.dataDir, fast: true });
+    stack = await startStack({
+      dataDir: o.dataDir,
+      fast: true,
+      workflows,
+      services: [services.genai, services.monitoring],
+    });
   } catch (err) {
     io.stderr.write(`dacflow demo: the local stack did not start: ${errorMessage(err)}\n`);
     return 2;
@@ -103,7 +163,9 @@ async function runDemo(io: CliIO, o: DemoOptions): Promise<number> {
     say(
       `wired: ${stack.local.workflows.map((w) => `${w.name} watches ${w.bucket}/${w.prefix}`).join('; ')}`,
     );
-    return await drive(stack, o, say);
+    const served = await drive(stack, o, say);
+    if (served !== 0 || !o.scaling) return served;
+    return await scale(stack, services, parsed, o, say);
   } finally {
     await stack.stop();
   }
@@ -252,3 +314,103 @@ function io(say: (line: string) => void, line: string): void {
 }
 
 const short = (id: string | undefined) => (id ? `…${id.slice(-12)}` : '?');
+
+type Services = {
+  genai: ReturnType<typeof import('#local/emulator/genai.ts').genAiService>;
+  monitoring: ReturnType<typeof import('#local/emulator/monitoring.ts').monitoringService>;
+};
+
+/**
+ * A burst of demand on the support-bot hosting cluster: the alarms the stack created (as Terraform
+ * would) fire on the derived utilization and P99 latency, Notifications delivers them to the real
+ * scale-dac function, which resizes the cluster; after the burst it scales back down.
+ */
+async function scale(
+  stack: Awaited<ReturnType<typeof import('#local/stack.ts').startStack>>,
+  services: Services,
+  workflows: readonly import('#workflows/schema.ts').Workflow[],
+  o: DemoOptions,
+  say: (line: string) => void,
+): Promise<number> {
+  const { startDemand, burstProfile } = await import('#local/emulator/demand.ts');
+  const workflow = workflows.find(
+    (w) => w.genai && w.autoscaling && w.trigger.prefix === demoPrefix,
+  );
+  const clusterName = workflow?.genai?.hostingClusters[0];
+  const clusterId = clusterName ? services.genai.control.clusterIdByName(clusterName) : undefined;
+  if (!workflow?.autoscaling || !clusterId) {
+    say('no autoscaled hosting cluster in the demo workflow: skipping the scaling stage');
+    return 0;
+  }
+  const a = workflow.autoscaling;
+  const units = () =>
+    services.genai.control.clusterUnits().find((c) => c.id === clusterId)?.unitCount;
+  const startUnits = units() ?? a.minUnits;
+  const capacity = a.tokensPerSecondPerUnit;
+  const profile = burstProfile({
+    baseTps: Math.round(capacity * startUnits * 0.5),
+    burstTps: Math.round(capacity * startUnits * 2.5),
+    startMin: 2,
+    burstMin: 8,
+  });
+  say(
+    `scaling: ${clusterName} serves ${startUnits} units (${a.minUnits}-${a.maxUnits}); demand goes from ` +
+      `${profile(0, clusterId)} to ${profile(2, clusterId)} tokens/s for 8 minutes, then back (1 minute = 1 s)`,
+  );
+  say(
+    `scaling: cooldowns ${a.scaleUpCooldownSec} s up / ${a.scaleDownCooldownSec} s down ` +
+      `(the workflow's 300 s / 600 s divided by ${timeScale}, like the emulator's minutes)`,
+  );
+  const demand = startDemand({
+    monitoring: services.monitoring,
+    genai: services.genai,
+    profile,
+    clusterIds: [clusterId],
+    compartmentId: stack.emulator.compartmentId,
+  });
+  const deadline = Date.now() + o.timeoutMs;
+  let shown = 0;
+  let peak = startUnits;
+  let lastUnits = startUnits;
+  const outboxSeen = new Set(
+    stack.emulator.outbox(stack.local.topics.pipeline).map((m) => m.messageId),
+  );
+  try {
+    for (;;) {
+      const rows = demand.history();
+      for (const r of rows.slice(shown)) {
+        say(
+          `  minute ${String(r.minute).padStart(2)}: ${String(Math.round(r.tokensPerSecond)).padStart(5)} tokens/s on ` +
+            `${r.servingUnits} units (${r.lifecycleState}): utilization ${Math.round(r.utilizationPct)}%, ` +
+            `P99 ${(r.p99LatencyMs / 1000).toFixed(1)} s`,
+        );
+      }
+      shown = rows.length;
+      for (const m of stack.emulator.outbox(stack.local.topics.pipeline)) {
+        if (m.kind !== 'message' || outboxSeen.has(m.messageId)) continue;
+        outboxSeen.add(m.messageId);
+        if (m.title?.includes('scal')) say(`notification: ${m.title}`);
+      }
+      const now = units() ?? lastUnits;
+      if (now !== lastUnits) {
+        say(`scale-dac set ${clusterName} to ${now} units (was ${lastUnits})`);
+        lastUnits = now;
+        peak = Math.max(peak, now);
+      }
+      const burstOver = rows.length > 12;
+      if (peak > startUnits && burstOver && now < peak) {
+        say(
+          `done: scaled ${startUnits} -> ${peak} units under the burst and back to ${now} after it`,
+        );
+        return 0;
+      }
+      if (Date.now() > deadline) {
+        say(`timed out: peak ${peak} units, now ${now} (expected a scale-up, then a scale-down)`);
+        return 1;
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    demand.stop();
+  }
+}
