@@ -1,10 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIO, Command } from '../command.ts';
 import { numberOption, parse } from '../command.ts';
 import { errorMessage } from '#shared/errors.ts';
+import type { GenAiEmulatorService } from '#local/emulator/genai.ts';
+import type { MonitoringService } from '#local/emulator/monitoring.ts';
+import type { startStack as startStackFn } from '#local/stack.ts';
+import type { Workflow } from '#workflows/schema.ts';
 
 const help = `Usage: dacflow demo [options]
 
@@ -98,7 +101,6 @@ const timeScale = 60;
  * alarms run on emulated minutes, scale-dac's cooldowns on the real clock.
  */
 async function demoWorkflows(): Promise<string[]> {
-  const { readdirSync, readFileSync } = await import('node:fs');
   const { parseDocument } = await import('yaml');
   const dir = join(projectRoot(), 'workflows/examples');
   return readdirSync(dir)
@@ -116,7 +118,6 @@ async function demoWorkflows(): Promise<string[]> {
 
 function projectRoot(): string {
   // dist/cli/dacflow.js or cli/commands/demo.ts: the project root holds package.json.
-  const { existsSync } = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
   let dir = new URL('.', import.meta.url).pathname;
   while (!existsSync(join(dir, 'package.json')) && dir !== '/') dir = join(dir, '..');
   return dir;
@@ -140,7 +141,7 @@ async function runDemo(io: CliIO, o: DemoOptions): Promise<number> {
     genai: genAiService({ seedClusters: seedClustersFor(parsed) }),
     monitoring: monitoringService({ minuteMs: 1000 }),
   };
-  let stack: Awaited<ReturnType<typeof startStack>>;
+  let stack: Awaited<ReturnType<typeof startStackFn>>;
   try {
     stack = await startStack({
       dataDir: o.dataDir,
@@ -172,7 +173,7 @@ async function runDemo(io: CliIO, o: DemoOptions): Promise<number> {
 }
 
 async function drive(
-  stack: Awaited<ReturnType<typeof import('#local/stack.ts').startStack>>,
+  stack: Awaited<ReturnType<typeof startStackFn>>,
   o: DemoOptions,
   say: (line: string) => void,
 ): Promise<number> {
@@ -316,8 +317,8 @@ function io(say: (line: string) => void, line: string): void {
 const short = (id: string | undefined) => (id ? `…${id.slice(-12)}` : '?');
 
 type Services = {
-  genai: ReturnType<typeof import('#local/emulator/genai.ts').genAiService>;
-  monitoring: ReturnType<typeof import('#local/emulator/monitoring.ts').monitoringService>;
+  genai: GenAiEmulatorService;
+  monitoring: MonitoringService;
 };
 
 /**
@@ -326,9 +327,9 @@ type Services = {
  * scale-dac function, which resizes the cluster; after the burst it scales back down.
  */
 async function scale(
-  stack: Awaited<ReturnType<typeof import('#local/stack.ts').startStack>>,
+  stack: Awaited<ReturnType<typeof startStackFn>>,
   services: Services,
-  workflows: readonly import('#workflows/schema.ts').Workflow[],
+  workflows: readonly Workflow[],
   o: DemoOptions,
   say: (line: string) => void,
 ): Promise<number> {

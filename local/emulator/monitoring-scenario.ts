@@ -22,7 +22,7 @@ import {
   publishDerivedUtilization,
   type UtilizationSummary,
 } from '#shared/pipeline/utilization.ts';
-import { formatAlarmBody, ScalingRule } from '#shared/scaling/alarm.ts';
+import { formatAlarmBody, type ScalingRule } from '#shared/scaling/alarm.ts';
 import { alarmRulesFor } from '#shared/scaling/simulate.ts';
 import { createClusterRepository } from '#shared/state/clusters.ts';
 import { ObjectStorageStore } from '#shared/state/object-storage.ts';
