@@ -45,6 +45,8 @@ export interface ScalingNotification {
   toUnits: number;
   /** The scaling rule or reason code that triggered it. */
   reasonCode: string;
+  /** Monthly cost change of the new unit count (positive for a scale-up), in USD. */
+  monthlyCostChangeUsd?: number;
   alarmIds?: string[];
   at: string;
   workRequestId?: string;
@@ -136,7 +138,10 @@ export function runNotification(
 export function titleFor(n: Notification): string {
   return n.kind === 'run'
     ? `dacflow ${n.workflow}: run ${n.runId} ${n.event}`
-    : `dacflow${n.workflow ? ` ${n.workflow}` : ''}: cluster ${n.action} ${n.fromUnits}->${n.toUnits}`;
+    : `dacflow${n.workflow ? ` ${n.workflow}` : ''}: cluster ${n.action} ${n.fromUnits}->${n.toUnits}` +
+        (n.monthlyCostChangeUsd !== undefined && Number.isFinite(n.monthlyCostChangeUsd)
+          ? ` units (${n.monthlyCostChangeUsd >= 0 ? '+' : '-'}$${Math.abs(Math.round(n.monthlyCostChangeUsd)).toLocaleString('en-US')}/month)`
+          : '');
 }
 
 /** The whitelisted, clipped JSON object for a notification (before size fitting). */
@@ -184,6 +189,7 @@ export function bodyObject(n: Notification): Record<string, unknown> {
     dedupeKey: id(n.dedupeKey),
   };
   if (n.workflow !== undefined) o.workflow = id(n.workflow);
+  if (n.monthlyCostChangeUsd !== undefined) o.monthlyCostChangeUsd = num(n.monthlyCostChangeUsd);
   if (n.alarmIds) o.alarmIds = n.alarmIds.map(id);
   if (n.workRequestId !== undefined) o.workRequestId = id(n.workRequestId);
   if (n.errorCode !== undefined) o.errorCode = safeCode(n.errorCode);

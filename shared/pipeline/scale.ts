@@ -276,6 +276,7 @@ export async function handleAlarm(
         fromUnits: from,
         toUnits: d.targetUnits,
         reasonCode: signal.rule,
+        monthlyCostChangeUsd: costChange,
         alarmIds: signal.alarmIds,
         at: now.toISOString(),
         ...(workRequestId ? { workRequestId } : {}),

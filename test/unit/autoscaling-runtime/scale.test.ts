@@ -62,6 +62,7 @@ describe('handleAlarm', () => {
         fromUnits: 2,
         toUnits: 4,
         reasonCode: 'latency-p99-high',
+        monthlyCostChangeUsd: 3000,
         workRequestId: 'wr-1',
       }),
     ]);

@@ -50,6 +50,7 @@ const scaling: ScalingNotification = {
   fromUnits: 2,
   toUnits: 3,
   reasonCode: 'latency-p99-high',
+  monthlyCostChangeUsd: 1500,
   alarmIds: ['ocid1.alarm.oc1.iad.a1'],
   at: new Date(t0).toISOString(),
   dedupeKey: 'c:1',
@@ -139,7 +140,14 @@ describe('buildMessage size limit', () => {
   it('leaves a message that fits untouched', () => {
     const msg = buildMessage(scaling);
     expect(msg.truncated).toBe(false);
-    expect(JSON.parse(msg.body)).toMatchObject({ action: 'SCALE_UP', fromUnits: 2, toUnits: 3 });
+    expect(JSON.parse(msg.body)).toMatchObject({
+      action: 'SCALE_UP',
+      fromUnits: 2,
+      toUnits: 3,
+      monthlyCostChangeUsd: 1500,
+    });
+    // The title alone tells a person what happened and what it costs.
+    expect(msg.title).toBe('dacflow: cluster SCALE_UP 2->3 units (+$1,500/month)');
   });
 
   fcTest.prop([
@@ -174,7 +182,7 @@ describe('Notifier', () => {
     expect(out).toMatchObject({ sent: true, messageId: 'm1', truncated: false });
     expect(sent).toHaveLength(1);
     expect(sent[0]?.topicId).toBe(settings.topicId);
-    expect(sent[0]?.title).toBe('dacflow: cluster SCALE_UP 2->3');
+    expect(sent[0]?.title).toBe('dacflow: cluster SCALE_UP 2->3 units (+$1,500/month)');
   });
 
   it('filters run events per workflow and honours enabled, scaling and topic settings', async () => {
