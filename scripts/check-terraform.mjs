@@ -99,8 +99,12 @@ export async function checkTerraform(options) {
         });
       }
     }
-    for (const m of modules) if (m !== main) checkModuleCalls(m, main, findings);
     const codeRoot = options.codeRoot ?? root;
+    for (const m of modules) {
+      if (m === main) continue;
+      checkModuleCalls(m, main, findings);
+      checkExampleWorkflows(root, codeRoot, m, main, findings);
+    }
     let code = codeCache.get(codeRoot);
     if (!code) {
       code = loadCode(codeRoot);
@@ -533,6 +537,49 @@ function checkModuleCalls(example, main, findings) {
           message: `module "${name}": required variable "${v}" is not set`,
         });
       }
+    }
+  }
+}
+
+/**
+ * What the module's datascience preconditions say at plan time, for the shipped examples: a
+ * `backend: datascience` workflow needs enable_datascience, and its outputBucket (and projectId,
+ * when datascience_project_id is passed) must be the module's.
+ * @param {string} root @param {string} codeRoot @param {TfModule} example @param {TfModule} main
+ * @param {Finding[]} findings
+ */
+function checkExampleWorkflows(root, codeRoot, example, main, findings) {
+  if (!main.merged.variable.enable_datascience) return;
+  for (const [name, body] of Object.entries(example.merged.module)) {
+    if (relative(main.dir, join(example.dir, body.source ?? '')) !== '') continue;
+    const file = example.merged.where[`module.${name}`];
+    const line = lineOf(example, file, /workflow_files\s*=/);
+    const files = Array.isArray(body.workflow_files) ? body.workflow_files : [];
+    /** @param {string} key */
+    const arg = (key) => (key in body ? body[key] : main.merged.variable[key]?.default);
+    const enabled = arg('enable_datascience') === true;
+    const outputBucket = arg('datascience_output_bucket_name');
+    const projectId = arg('datascience_project_id') ?? null;
+    for (const f of files) {
+      const rel = String(f).replace('${path.module}', example.dir);
+      if (rel.includes('${')) continue;
+      const path = [join(root, rel), join(codeRoot, rel)].find((p) => existsSync(p));
+      if (!path) {
+        findings.push({ check: 'examples', file, line, message: `workflow file ${rel} not found` });
+        continue;
+      }
+      const w = YAML.parse(readFileSync(path, 'utf8'));
+      if (w?.backend !== 'datascience') continue;
+      /** @param {string} message */
+      const report = (message) =>
+        findings.push({ check: 'examples', file, line, message: `module "${name}": ${message}` });
+      if (!enabled) report(`${rel} uses backend: datascience but enable_datascience is not true`);
+      if (w.datascience?.outputBucket !== outputBucket)
+        report(
+          `${rel} writes to outputBucket ${w.datascience?.outputBucket}, the module's datascience_output_bucket_name is ${outputBucket}`,
+        );
+      if (projectId !== null && w.datascience?.projectId !== projectId)
+        report(`${rel} has projectId ${w.datascience?.projectId}, not datascience_project_id`);
     }
   }
 }
@@ -1281,23 +1328,33 @@ function checkAgainstCode(root, codeRoot, m, code, findings) {
     'oci_monitoring_alarm.scaling',
   );
 
-  // IAM: no blanket grants; object access scoped to the bucket.
+  // IAM: every statement has OCI's form, names real resource types and existing dynamic groups;
+  // no blanket grants; object access scoped to a bucket; the Data Science groups least-privileged.
   guard(
     () => {
+      /** @type {Array<{ name: string, addr: string, raw: string, s: string }>} */
       const statements = [];
       for (const [name, p] of Object.entries(r.oci_identity_policy ?? {})) {
-        const raw = p.statements;
-        const list = Array.isArray(raw) ? raw : [];
-        for (const s of list) statements.push({ name, s: String(s) });
-        if (typeof raw === 'string') {
-          for (const s of raw.split('"').filter((x) => /^allow /i.test(x)))
-            statements.push({ name, s });
+        const addr = `oci_identity_policy.${name}`;
+        /** @param {string} where @param {unknown} value */
+        const add = (where, value) => {
+          const list = Array.isArray(value)
+            ? value.map(String)
+            : typeof value === 'string'
+              ? quotedStrings(value)
+              : [];
+          for (const s of list)
+            if (/^allow\s/i.test(s)) statements.push({ name, addr: where, raw: s, s });
+        };
+        add(addr, p.statements);
+        // statements = local.x (a list, or a concat() of conditional lists): read the local.
+        if (typeof p.statements === 'string') {
+          for (const [, local] of p.statements.matchAll(/\blocal\.([a-z_][a-z0-9_]*)/g)) {
+            if (local) add(`local.${local}`, m.merged.locals[local]);
+          }
         }
       }
-      const local = m.merged.locals.function_statements;
-      if (typeof local === 'string')
-        for (const s of local.split('"').filter((x) => /^allow /i.test(x)))
-          statements.push({ name: 'functions', s });
+      if (statements.length === 0) throw new Error('no policy statements found');
       // Expand ${local.x} string locals (compartment, bucket condition) so the text is what OCI sees.
       const resolve = resolverFor(m, sampleVars);
       const expand = (/** @type {string} */ s) =>
@@ -1310,27 +1367,318 @@ function checkAgainstCode(root, codeRoot, m, code, findings) {
           }
         });
       for (const st of statements) st.s = expand(st.s);
-      for (const { name, s } of statements) {
-        if (/manage\s+all-resources/i.test(s) || /\ball-resources\b/i.test(s)) {
-          find(
-            `oci_identity_policy.${name}`,
-            `policy ${name} grants all-resources: ${s}`,
-            /all-resources/,
-          );
-        }
-        if (/\b(objects|object-family|buckets)\b/.test(s) && !/target\.bucket\.name/.test(s)) {
-          find(
-            `oci_identity_policy.${name}`,
-            `policy ${name}: object access must be scoped with where target.bucket.name = ...: ${s}`,
-            /objects/,
-          );
+      /** @param {{ name: string, addr: string, raw: string, s: string }} st @param {string} msg */
+      const report = (st, msg) =>
+        find(st.addr, `policy ${st.name}: ${msg}: ${st.s}`, new RegExp(esc(st.raw.slice(0, 80))));
+
+      // The names of the dynamic groups this module creates, as OCI sees them.
+      /** @type {Map<string, string>} name -> evaluated matching rule ('' when not evaluable) */
+      const groups = new Map();
+      /** @type {Map<string, string>} name -> resource address */
+      const groupAddr = new Map();
+      for (const [dgName, dg] of Object.entries(r.oci_identity_dynamic_group ?? {})) {
+        try {
+          const n = evalValue(dg.name, resolve);
+          let rule = '';
+          try {
+            rule = String(evalValue(dg.matching_rule, resolve));
+          } catch {
+            // a rule over resource ids: fine, only the Data Science rules are inspected
+          }
+          if (typeof n === 'string') {
+            groups.set(n, rule);
+            groupAddr.set(n, `oci_identity_dynamic_group.${dgName}`);
+          }
+        } catch {
+          // a name that cannot be evaluated offline cannot be compared
         }
       }
-      if (statements.length === 0) throw new Error('no policy statements found');
+
+      /** @type {Array<{ st: typeof statements[number], subject: string, group?: string, verb: string, type: string, where: string }>} */
+      const parsed = [];
+      for (const st of statements) {
+        const form = POLICY_FORM.exec(st.s.trim());
+        if (!form) {
+          report(
+            st,
+            'not of the form "Allow <subject> to <inspect|read|use|manage> <resource-type> in <compartment id ...|tenancy> [where ...]"',
+          );
+          // Still name the worst of it.
+          if (/\ball-resources\b/i.test(st.s)) report(st, 'grants all-resources');
+          if (/^allow\s+any-user\b/i.test(st.s)) report(st, 'grants to any-user');
+          continue;
+        }
+        const [, subject = '', group, verb = '', type = '', where = ''] = form;
+        parsed.push({ st, subject, group, verb: verb.toLowerCase(), type, where });
+        if (/^any-user$/i.test(subject)) report(st, 'grants to any-user');
+        if (group && !group.includes('${') && !groups.has(group))
+          report(st, `dynamic group "${group}" is not created by this module`);
+        if (type === 'all-resources') report(st, 'grants all-resources');
+        if (type.startsWith('data-science-') && !DATA_SCIENCE_TYPES.has(type))
+          report(st, `"${type}" is not a Data Science resource type (policies.htm)`);
+        if (type === 'data-science-family' && (verb === 'use' || verb === 'manage'))
+          report(
+            st,
+            'name the individual data-science-* resource types instead of data-science-family',
+          );
+        if (
+          /^(objects|object-family|buckets)$/.test(type) &&
+          !/target\.bucket\.name\s*=/.test(where)
+        )
+          report(st, 'object access must be scoped with where target.bucket.name = ...');
+      }
+
+      // The Data Science backend: only when the module has it.
+      if (!m.merged.variable.enable_datascience) return;
+      const datasets = String(sampleVars.bucket_name);
+      const output = String(m.merged.variable.datascience_output_bucket_name?.default ?? '');
+      const compartment = String(sampleVars.compartment_ocid);
+      /** @param {string} resourceType */
+      const groupFor = (resourceType) =>
+        [...groups].find(([, rule]) => rule.includes(`resource.type = '${resourceType}'`))?.[0];
+      const jobRuns = groupFor('datasciencejobrun');
+      const deployments = groupFor('datasciencemodeldeployment');
+      /** @type {Array<[string, string | undefined, string]>} */
+      const dsGroups = [
+        ['job runs', jobRuns, 'datasciencejobrun'],
+        ['model deployments', deployments, 'datasciencemodeldeployment'],
+      ];
+      for (const [label, group, type] of dsGroups) {
+        if (!group) {
+          find(
+            'oci_identity_dynamic_group',
+            `enable_datascience: no dynamic group matches resource.type = '${type}' (the ${label})`,
+          );
+          continue;
+        }
+        const rule = groups.get(group) ?? '';
+        if (
+          !/^ALL\s*\{/i.test(rule) ||
+          !rule.includes(`resource.compartment.id = '${compartment}'`)
+        )
+          find(
+            groupAddr.get(group) ?? 'oci_identity_dynamic_group',
+            `dynamic group ${group} (${label}) must be ALL {resource.type = '${type}', resource.compartment.id = '<compartment_ocid>'}, found ${rule}`,
+            new RegExp(esc(type)),
+          );
+      }
+      const rank = { inspect: 0, read: 1, use: 2, manage: 3 };
+      /** @param {string | undefined} group @param {string} verb @param {string} type @param {string} [bucket] */
+      const has = (group, verb, type, bucket) =>
+        parsed.some(
+          (p) =>
+            p.group === group &&
+            p.type === type &&
+            rank[/** @type {keyof typeof rank} */ (p.verb)] >=
+              rank[/** @type {keyof typeof rank} */ (verb)] &&
+            (!bucket || p.where.includes(`target.bucket.name = '${bucket}'`)),
+        );
+      /** @type {Array<[string | undefined, string, string, string, string | undefined]>} */
+      const needed = [
+        [jobRuns, 'job runs', 'read', 'objects', datasets],
+        [jobRuns, 'job runs', 'manage', 'objects', output],
+        [jobRuns, 'job runs', 'manage', 'data-science-models', undefined],
+        [deployments, 'model deployments', 'read', 'data-science-models', undefined],
+        [deployments, 'model deployments', 'read', 'objects', output],
+      ];
+      for (const [group, label, verb, type, bucket] of needed) {
+        if (group && !has(group, verb, type, bucket))
+          find(
+            'oci_identity_policy',
+            `the ${label} (${group}) need "${verb} ${type}"${bucket ? ` where target.bucket.name = '${bucket}'` : ''}`,
+          );
+      }
+      for (const p of parsed) {
+        const bucketScoped = /^(objects|object-family|buckets)$/.test(p.type);
+        if (
+          p.group === jobRuns &&
+          bucketScoped &&
+          p.where.includes(`'${datasets}'`) &&
+          (p.verb === 'use' || p.verb === 'manage')
+        )
+          report(p.st, `the job runs (${jobRuns}) may only read the datasets bucket`);
+        if (p.group === deployments && (p.verb === 'use' || p.verb === 'manage'))
+          report(p.st, `the model deployments (${deployments}) may only read`);
+      }
+      // A Data Science grant in a policy that always exists sits in a list only
+      // var.enable_datascience selects (`var.enable_datascience ? [...] : []`).
+      for (const p of parsed) {
+        const dsGrant =
+          p.type.startsWith('data-science-') || p.st.raw.includes('output_bucket_condition');
+        const policy = r.oci_identity_policy?.[p.st.name];
+        if (!dsGrant || String(policy?.count ?? '').includes('var.enable_datascience')) continue;
+        const text = p.st.addr.startsWith('local.')
+          ? m.merged.locals[p.st.addr.slice('local.'.length)]
+          : policy?.statements;
+        if (typeof text !== 'string' || !gatedBy(text, p.st.raw, 'var.enable_datascience'))
+          report(p.st, 'a Data Science grant must exist only with enable_datascience');
+      }
+      // The versioned output bucket.
+      const outputBucket = Object.entries(r.oci_objectstorage_bucket ?? {}).find(
+        ([, b]) => b.name === '${var.datascience_output_bucket_name}',
+      );
+      if (!outputBucket) {
+        find(
+          'oci_objectstorage_bucket',
+          'enable_datascience: no bucket is named var.datascience_output_bucket_name (the AQUA output bucket)',
+        );
+      } else if (outputBucket[1].versioning !== 'Enabled') {
+        find(
+          `oci_objectstorage_bucket.${outputBucket[0]}`,
+          `oci_objectstorage_bucket.${outputBucket[0]}: the AQUA output bucket must set versioning = "Enabled" (AQUA writes fine-tuned models only to versioned buckets)`,
+          new RegExp(`resource\\s+"oci_objectstorage_bucket"\\s+"${esc(outputBucket[0])}"`),
+        );
+      }
+      // Everything of the backend exists only with enable_datascience.
+      for (const [type, byName] of Object.entries(r)) {
+        for (const [name, body] of Object.entries(/** @type {Record<string, any>} */ (byName))) {
+          const ds =
+            type.startsWith('oci_datascience_') ||
+            /datascience|aqua/.test(name) ||
+            (type === 'oci_objectstorage_bucket' && outputBucket?.[0] === name);
+          if (ds && !String(body.count ?? '').includes('var.enable_datascience'))
+            find(
+              `${type}.${name}`,
+              `${type}.${name} must exist only with enable_datascience (count = var.enable_datascience ? 1 : 0)`,
+              new RegExp(`resource\\s+"${esc(type)}"\\s+"${esc(name)}"`),
+            );
+        }
+      }
     },
     'iam',
     'oci_identity_policy',
   );
+}
+
+// OCI policy statements as dacflow writes them (policysyntax.htm): a subject, one verb, one
+// resource type, a location, an optional condition.
+const POLICY_FORM =
+  /^allow\s+(dynamic-group\s+(?:id\s+)?(\S+)|group\s+(?:id\s+)?\S+|any-user|service\s+\S+)\s+to\s+(inspect|read|use|manage)\s+([a-z][a-z0-9-]*)\s+in\s+(?:compartment\s+id\s+\S+|compartment\s+\S+|tenancy)(?:\s+where\s+(.+))?$/i;
+// Data Science's resource types (data-science/using/policies.htm, and AQUA's
+// data-science-compute-targets from ai-quick-actions/policies).
+const DATA_SCIENCE_TYPES = new Set([
+  'data-science-family',
+  'data-science-projects',
+  'data-science-notebook-sessions',
+  'data-science-models',
+  'data-science-modelversionsets',
+  'data-science-model-deployments',
+  'data-science-work-requests',
+  'data-science-jobs',
+  'data-science-job-runs',
+  'data-science-pipelines',
+  'data-science-pipeline-runs',
+  'data-science-private-endpoint',
+  'data-science-schedules',
+  'data-science-model-groups',
+  'data-science-model-group-version-histories',
+  'data-science-compute-targets',
+]);
+
+/**
+ * The top-level quoted strings of an HCL expression as hcl2json returns it (`${concat([...], c ?
+ * [...] : [])}`), comments skipped; `${...}` inside a string stays as written.
+ * @param {string} src
+ */
+export function quotedStrings(src) {
+  /** @type {string[]} */
+  const out = [];
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i];
+    if (c === '#' || (c === '/' && src[i + 1] === '/')) {
+      while (i < src.length && src[i] !== '\n') i++;
+    } else if (c === '"') {
+      i++;
+      let text = '';
+      let depth = 0;
+      while (i < src.length) {
+        const d = src[i];
+        if (depth === 0 && d === '"') break;
+        if (d === '\\' && depth === 0) {
+          text += src.slice(i, i + 2);
+          i += 2;
+          continue;
+        }
+        if (d === '$' && src[i + 1] === '{') {
+          depth++;
+          text += '${';
+          i += 2;
+          continue;
+        }
+        if (depth > 0 && d === '}') depth--;
+        if (depth > 0 && d === '"') {
+          // a quoted string inside an interpolation: copy it whole
+          const end = src.indexOf('"', i + 1);
+          text += src.slice(i, end < 0 ? src.length : end + 1);
+          i = end < 0 ? src.length : end + 1;
+          continue;
+        }
+        text += d;
+        i++;
+      }
+      out.push(text);
+      i++;
+    } else {
+      i++;
+    }
+  }
+  return out;
+}
+
+/**
+ * Whether the quoted string `raw` in the HCL expression `src` is an element of a list that a
+ * conditional containing `condition` selects (`<condition> ? [ ..., "raw", ... ] : []`).
+ * @param {string} src @param {string} raw @param {string} condition
+ */
+function gatedBy(src, raw, condition) {
+  const at = src.indexOf(`"${raw}"`);
+  if (at < 0) return false;
+  // Blank strings and comments, keeping offsets, so brackets inside them do not count.
+  let masked = '';
+  let i = 0;
+  while (i < src.length) {
+    const c = src[i];
+    if (c === '#' || (c === '/' && src[i + 1] === '/')) {
+      const end = src.indexOf('\n', i);
+      const stop = end < 0 ? src.length : end;
+      masked += ' '.repeat(stop - i);
+      i = stop;
+    } else if (c === '"') {
+      const end = nextQuote(src, i);
+      masked += ' '.repeat(end - i + 1);
+      i = end + 1;
+    } else {
+      masked += c;
+      i++;
+    }
+  }
+  const before = masked.slice(0, at);
+  const q = before.lastIndexOf('? [');
+  if (q < 0 || before.lastIndexOf(']') > q) return false;
+  const start = Math.max(before.lastIndexOf('],', q), before.lastIndexOf('concat(', q));
+  return before.slice(Math.max(0, start), q).includes(condition);
+}
+
+/** Offset of the quote that closes the string opening at `i`, skipping `${...}` parts. @param {string} src @param {number} i */
+function nextQuote(src, i) {
+  let depth = 0;
+  for (let j = i + 1; j < src.length; j++) {
+    const d = src[j];
+    if (d === '\\') {
+      j++;
+    } else if (d === '$' && src[j + 1] === '{') {
+      depth++;
+      j++;
+    } else if (depth > 0 && d === '}') {
+      depth--;
+    } else if (depth > 0 && d === '"') {
+      j = nextQuote(src, j);
+    } else if (depth === 0 && d === '"') {
+      return j;
+    }
+  }
+  return src.length - 1;
 }
 
 /** @param {unknown} x @returns {unknown} */

@@ -30,6 +30,7 @@ const types = {
     'DedicatedAiCluster',
   ],
   oci_generative_ai_endpoint: ['resource', 'generativeai/endpoint.d.ts', 'Endpoint'],
+  oci_datascience_project: ['resource', 'datascience/project.d.ts', 'Project'],
   oci_objectstorage_namespace: ['data', 'objectstorage/getNamespace.d.ts', 'GetNamespace'],
   oci_identity_compartment: ['data', 'identity/getCompartment.d.ts', 'GetCompartment'],
 };

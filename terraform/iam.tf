@@ -26,13 +26,23 @@ locals {
       "Allow dynamic-group ${local.functions_dynamic_group} to use metrics in ${local.compartment} where target.metrics.namespace = '${var.utilization_metric_namespace}'",
     ],
     var.enable_datascience ? [
-      # The Data Science backend: AI Quick Actions style, a job per fine-tune (oci-facts H), its
-      # runs, the model catalog entries and the model deployments.
-      "Allow dynamic-group ${local.functions_dynamic_group} to read data-science-projects in ${local.compartment}",
+      # The Data Science backend (datascience.tf): AI Quick Actions style, the workflow's job
+      # (oci-facts H), its runs, the model catalog entries and the model deployments, created in
+      # the project (`use`); the output bucket's versioning is checked before a run starts.
+      "Allow dynamic-group ${local.functions_dynamic_group} to use data-science-projects in ${local.compartment}",
       "Allow dynamic-group ${local.functions_dynamic_group} to manage data-science-jobs in ${local.compartment}",
       "Allow dynamic-group ${local.functions_dynamic_group} to manage data-science-job-runs in ${local.compartment}",
       "Allow dynamic-group ${local.functions_dynamic_group} to manage data-science-models in ${local.compartment}",
       "Allow dynamic-group ${local.functions_dynamic_group} to manage data-science-model-deployments in ${local.compartment}",
+      "Allow dynamic-group ${local.functions_dynamic_group} to read buckets in ${local.compartment} ${local.output_bucket_condition}",
+    ] : [],
+    # A job on a customer subnet (datascience.subnetId) or with logging (datascience.logGroupId):
+    # the job's creator needs the network and log group (AQUA's policies grant these families).
+    var.enable_datascience && local.datascience_subnet ? [
+      "Allow dynamic-group ${local.functions_dynamic_group} to use virtual-network-family in ${local.compartment}",
+    ] : [],
+    var.enable_datascience && local.datascience_logging ? [
+      "Allow dynamic-group ${local.functions_dynamic_group} to use logging-family in ${local.compartment}",
     ] : [],
   )
 }
@@ -49,12 +59,19 @@ resource "oci_identity_dynamic_group" "functions" {
 resource "oci_identity_policy" "functions" {
   compartment_id = var.compartment_ocid
   name           = "${var.name_prefix}-functions"
-  description    = "dacflow functions: datasets bucket, Generative AI, Notifications, Monitoring"
+  description    = "dacflow functions: datasets bucket, Generative AI, Data Science, Notifications, Monitoring"
   statements     = local.function_statements
 
   freeform_tags = local.freeform_tags
 
   depends_on = [oci_identity_dynamic_group.functions]
+
+  lifecycle {
+    precondition {
+      condition     = var.enable_datascience || length(local.datascience_workflows) == 0
+      error_message = "A workflow file uses backend: datascience; set enable_datascience = true so its bucket, groups and policies exist."
+    }
+  }
 }
 
 resource "oci_identity_dynamic_group" "schedule" {

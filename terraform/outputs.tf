@@ -68,3 +68,21 @@ output "work_topic_ids" {
   description = "OCIDs of the internal work topics by topic key (validate-dataset, start-finetune, deploy-endpoint)."
   value       = { for key, t in oci_ons_notification_topic.work : key => t.id }
 }
+
+output "datascience_project_id" {
+  description = "OCID of the Data Science project for datascience workflows' `datascience.projectId`: the one created, or datascience_project_id (null without enable_datascience)."
+  value       = var.enable_datascience ? local.datascience_project_id : null
+}
+
+output "datascience_output_bucket_name" {
+  description = "The versioned AQUA output bucket for datascience workflows' `datascience.outputBucket` (null without enable_datascience)."
+  value       = one(oci_objectstorage_bucket.aqua_output[*].name)
+}
+
+output "datascience_dynamic_groups" {
+  description = "Names of the dynamic groups of the Data Science job runs and model deployments (null without enable_datascience)."
+  value = var.enable_datascience ? {
+    job_runs          = one(oci_identity_dynamic_group.datascience_job_runs[*].name)
+    model_deployments = one(oci_identity_dynamic_group.datascience_model_deployments[*].name)
+  } : null
+}

@@ -10,8 +10,8 @@ resource "oci_objectstorage_bucket" "this" {
 
   # Objects emit events only when the bucket has "Emit Object Events" on (eventsoverview.htm).
   object_events_enabled = true
-  # AI Quick Actions fine-tuning wants a versioned results bucket (oci-facts H); it also keeps
-  # overwritten datasets recoverable.
+  # Keeps overwritten datasets recoverable (a run belongs to one object version). AQUA's output
+  # bucket, which must be versioned, is oci_objectstorage_bucket.aqua_output (datascience.tf).
   versioning = "Enabled"
 
   freeform_tags = local.freeform_tags

@@ -235,10 +235,36 @@ variable "endpoint_model_id" {
   default     = null
 }
 
+# ---------------------------------------------------------------------------------------------
+# Data Science backend (AI Quick Actions style), optional
+# ---------------------------------------------------------------------------------------------
+
 variable "enable_datascience" {
-  description = "Grant the functions what the Data Science backend needs (job runs, models, model deployments)."
+  description = "Deploy what `backend: datascience` workflows need: the versioned AQUA output bucket, a Data Science project (unless datascience_project_id is given), dynamic groups for job runs and model deployments, and the policies of the functions, job runs and model deployments."
   type        = bool
   default     = false
+}
+
+variable "datascience_output_bucket_name" {
+  description = "Name of the AQUA output bucket (created with object versioning, which AQUA requires). Every datascience workflow's `datascience.outputBucket` must equal it (a precondition checks); it must differ from bucket_name."
+  type        = string
+  default     = "dacflow-aqua-models"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._-]{1,256}$", var.datascience_output_bucket_name))
+    error_message = "datascience_output_bucket_name may contain letters, digits, dots, dashes and underscores (1-256 characters)."
+  }
+}
+
+variable "datascience_project_id" {
+  description = "OCID of an existing Data Science project in compartment_ocid; null creates one. Every datascience workflow's `datascience.projectId` must equal it when it is given (a precondition checks)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.datascience_project_id == null || can(regex("^ocid1\\.datascienceproject\\.", var.datascience_project_id))
+    error_message = "datascience_project_id must be a Data Science project OCID (ocid1.datascienceproject...) or null."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -12,3 +12,8 @@ output "upload_commands" {
   description = "How to upload a dataset for each workflow."
   value       = module.dacflow.upload_commands
 }
+
+output "datascience_project_id" {
+  description = "Data Science project for the datascience workflows' datascience.projectId."
+  value       = module.dacflow.datascience_project_id
+}

@@ -10,7 +10,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkTerraform, evaluateHcl, jsonencode } from '../../../scripts/check-terraform.mjs';
+import {
+  checkTerraform,
+  evaluateHcl,
+  jsonencode,
+  quotedStrings,
+} from '../../../scripts/check-terraform.mjs';
 import type { Finding } from '../../../scripts/check-terraform.mjs';
 
 const root = new URL('../../../', import.meta.url).pathname;
@@ -349,6 +354,166 @@ describe('check:terraform fails loudly on a broken copy', () => {
     );
     expect(findings.map((f) => f.check)).toEqual(['docs']);
   }, 60_000);
+});
+
+describe('check:terraform on the Data Science backend (enable_datascience)', () => {
+  const ds = 'terraform/datascience.tf';
+  const jobRunsReadDatasets =
+    '"Allow dynamic-group ${local.job_runs_dynamic_group} to read objects in ${local.compartment} ${local.bucket_condition}",';
+
+  it('reports an AQUA output bucket without versioning', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(dir, ds, /\n\s*versioning = "Enabled"\n/, '\n'),
+    );
+    expect(show(findings)).toContain(
+      'oci_objectstorage_bucket.aqua_output: the AQUA output bucket must set versioning = "Enabled"',
+    );
+  }, 60_000);
+
+  it('reports a policy that grants data-science-family to any-user', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        ds,
+        jobRunsReadDatasets,
+        `${jobRunsReadDatasets}\n      "Allow any-user to manage data-science-family in \${local.compartment}",`,
+      ),
+    );
+    const text = show(findings);
+    expect(text).toContain('policy datascience: grants to any-user');
+    expect(text).toContain('name the individual data-science-* resource types');
+    expect(findings.find((f) => f.message.includes('any-user'))?.file).toBe(ds);
+  }, 60_000);
+
+  it('reports job runs that may write to the datasets bucket, and a missing grant', async () => {
+    const findings = await findingsFor((dir) => {
+      replaceIn(
+        dir,
+        ds,
+        jobRunsReadDatasets,
+        jobRunsReadDatasets.replace('read objects', 'manage objects'),
+      );
+      replaceIn(
+        dir,
+        ds,
+        /\n\s*"Allow dynamic-group \$\{local\.model_deployments_dynamic_group\} to read data-science-models in \$\{local\.compartment\}",/,
+        '',
+      );
+    });
+    const text = show(findings);
+    expect(text).toContain('the job runs (dacflow-ds-job-runs) may only read the datasets bucket');
+    expect(text).toContain(
+      'the model deployments (dacflow-ds-model-deployments) need "read data-science-models"',
+    );
+  }, 60_000);
+
+  it('reports a job run dynamic group that is not limited to the compartment', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        ds,
+        "\"ALL {resource.type = 'datasciencejobrun', resource.compartment.id = '${var.compartment_ocid}'}\"",
+        '"ALL {resource.type = \'datasciencejobrun\'}"',
+      ),
+    );
+    const hit = findings.find((f) => f.message.includes('dynamic group dacflow-ds-job-runs'));
+    expect(hit?.message).toContain("must be ALL {resource.type = 'datasciencejobrun'");
+    expect(hit?.file).toBe(ds);
+  }, 60_000);
+
+  it('reports a misspelt resource type, an unknown dynamic group and a statement OCI cannot parse', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        ds,
+        jobRunsReadDatasets,
+        [
+          jobRunsReadDatasets,
+          '"Allow dynamic-group ${local.job_runs_dynamic_group} to read data-science-job-run in ${local.compartment}",',
+          '"Allow dynamic-group dacflow-jobruns to read data-science-jobs in ${local.compartment}",',
+          '"Allow dynamic-group ${local.job_runs_dynamic_group} to read data-science-jobs and data-science-models in ${local.compartment}",',
+        ].join('\n      '),
+      ),
+    );
+    const text = show(findings);
+    expect(text).toContain('"data-science-job-run" is not a Data Science resource type');
+    expect(text).toContain('dynamic group "dacflow-jobruns" is not created by this module');
+    expect(text).toContain('not of the form "Allow <subject> to');
+  }, 60_000);
+
+  it('reports a functions Data Science grant outside the enable_datascience list', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/iam.tf',
+        '"Allow dynamic-group ${local.functions_dynamic_group} to use ons-topics in ${local.compartment}",',
+        '"Allow dynamic-group ${local.functions_dynamic_group} to use ons-topics in ${local.compartment}",\n      "Allow dynamic-group ${local.functions_dynamic_group} to read data-science-jobs in ${local.compartment}",',
+      ),
+    );
+    const hits = findings.filter((f) => f.message.includes('only with enable_datascience'));
+    expect(hits.map((f) => f.message)).toEqual([
+      expect.stringContaining(
+        'to read data-science-jobs in compartment id ocid1.compartment.oc1..sample',
+      ),
+    ]);
+    expect(hits[0]?.file).toBe('terraform/iam.tf');
+  }, 60_000);
+
+  it('reports a Data Science resource that exists without enable_datascience', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        ds,
+        /count = var\.enable_datascience && var\.datascience_project_id == null \? 1 : 0/,
+        'count = var.datascience_project_id == null ? 1 : 0',
+      ),
+    );
+    expect(show(findings)).toContain(
+      'oci_datascience_project.this must exist only with enable_datascience',
+    );
+  }, 60_000);
+
+  it('holds the Data Science project against the provider schema', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        ds,
+        /(resource "oci_datascience_project" "this" \{[^}]*?)compartment_id = var\.compartment_ocid\n/,
+        '$1name           = var.name_prefix\n',
+      ),
+    );
+    const text = show(findings);
+    expect(text).toContain('oci_datascience_project.this: unknown attribute "name"');
+    expect(text).toContain(
+      'oci_datascience_project.this: required attribute "compartment_id" is not set',
+    );
+  }, 60_000);
+
+  it('reports an example whose datascience workflow would fail the module preconditions', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/examples/basic/main.tf',
+        /enable_datascience = true\n\s*# datascience_output_bucket_name = "dacflow-aqua-models"/,
+        'enable_datascience = false\n  datascience_output_bucket_name = "other-models"',
+      ),
+    );
+    const text = show(findings);
+    expect(text).toContain(
+      'aqua-llama.yaml uses backend: datascience but enable_datascience is not true',
+    );
+    expect(text).toContain(
+      "aqua-llama.yaml writes to outputBucket dacflow-aqua-models, the module's datascience_output_bucket_name is other-models",
+    );
+  }, 60_000);
+
+  it('reads policy statements out of an HCL expression, comments and interpolations included', () => {
+    expect(
+      quotedStrings(
+        'concat([\n  # a "quoted" comment\n  "Allow a to read b in ${local.c}",\n  // another\n  "x ${join(", ", ["y"])} z",\n], var.f ? ["Allow q"] : [])',
+      ),
+    ).toEqual(['Allow a to read b in ${local.c}', 'x ${join(", ", ["y"])} z', 'Allow q']);
+  });
 });
 
 describe('the offline HCL evaluation', () => {
