@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileChunks } from '#shared/dataset/file-source.ts';
 import { validateDataset } from '#shared/dataset/validate.ts';
@@ -24,6 +24,11 @@ export interface BenchValidateOptions {
   script?: string;
   /** Arguments before `--child` that route the child to `childMain` (default ['validate']). */
   scriptArgs?: string[];
+  /**
+   * Another build's bench script (e.g. dist/bench/run.js of the previous commit): its validator
+   * runs in the same rounds, so a before/after comparison shares one machine state.
+   */
+  compareScript?: string;
   log?: (line: string) => void;
 }
 
@@ -206,17 +211,28 @@ export async function benchValidate(opts: BenchValidateOptions = {}): Promise<un
     let baseline: ChildResult | undefined;
     let validator: ChildResult | undefined;
     let noDup: ChildResult | undefined;
+    let compared: ChildResult | undefined;
     let peakRss = 0;
     for (let i = 0; i < runs; i++) {
       const b = await runChild(child, ['baseline', file]);
       const v = await runChild(child, ['validate', file, String(chunk)]);
       const n = await runChild(child, ['validate-nodup', file, String(chunk)]);
+      const c =
+        opts.compareScript === undefined
+          ? undefined
+          : await runChild({ ...child, script: opts.compareScript }, [
+              'validate',
+              file,
+              String(chunk),
+            ]);
       baseline = best(baseline, b);
       validator = best(validator, v);
       noDup = best(noDup, n);
+      if (c) compared = best(compared, c);
       peakRss = Math.max(peakRss, v.peakRssMB);
       log(
-        `run ${i + 1}: CPU ms baseline ${b.cpuMs}, validator ${v.cpuMs}, without duplicates ${n.cpuMs}`,
+        `run ${i + 1}: CPU ms baseline ${b.cpuMs}, validator ${v.cpuMs}, without duplicates ${n.cpuMs}` +
+          (c ? `, compared build ${c.cpuMs}` : ''),
       );
     }
     const b = baseline!;
@@ -239,7 +255,17 @@ export async function benchValidate(opts: BenchValidateOptions = {}): Promise<un
       /** The highest peak RSS of any validator run (target <= 128 MB). */
       validatorPeakRssMB: peakRss,
       targets: { throughputRatio: '>= 0.8', validatorPeakRssMB: '<= 128' },
+      machine: { cpus: cpus().length, loadavg: loadavg() },
     };
+    if (compared) {
+      result['comparedBuild'] = {
+        script: opts.compareScript,
+        ...compared,
+        MBps: mbps(compared.bytes, compared.ms),
+        cpuMBps: mbps(compared.bytes, compared.cpuMs),
+        throughputRatio: Number((b.cpuMs / compared.cpuMs).toFixed(2)),
+      };
+    }
     await rm(file, { force: true });
     if (opts.big) {
       const bigFile = join(dir, 'single-line.jsonl');

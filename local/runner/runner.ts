@@ -110,6 +110,11 @@ class Instance {
     );
   }
 
+  /** The live process's id, or undefined when none runs. */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
   /** Starts the process unless it is already up; resolves when the FDK's socket link exists. */
   ensureStarted(): Promise<void> {
     if (this.running && !this.starting) return Promise.resolve();
@@ -448,6 +453,11 @@ export class FunctionRunner {
   /** Number of instances with a live process. */
   get liveInstances(): number {
     return this.instances.filter((i) => i.running).length;
+  }
+
+  /** Process ids of the live instances, read only (bench/validate-function.ts samples their memory). */
+  get pids(): number[] {
+    return this.instances.flatMap((i) => (i.pid === undefined ? [] : [i.pid]));
   }
 
   /** Stops every instance (SIGTERM, then SIGKILL after `graceMs`) and removes socket files. */
