@@ -181,7 +181,12 @@ export interface ClusterScalingState {
   scaleDownCooldownUntilMs: number;
   /** Times of actions in the last hour, for `maxActionsPerHour`. */
   recentActionsMs: number[];
-  /** Rules whose alarm is firing, with the time it started firing. */
+  /**
+   * Rules whose alarm is firing, with the time it was last seen firing (OK_TO_FIRING or REPEAT).
+   * A firing alarm repeats every `alarmRepeatMin`, so an entry not refreshed for two repeats is
+   * dropped: its FIRING_TO_OK was lost (Notifications drops messages past its rate limits), and a
+   * stale latency alarm must not block scale-down forever.
+   */
   firingRules: Partial<Record<ScalingRule, number>>;
   /** An update dacflow asked for that the cluster has not shown yet. */
   inFlight: { targetUnits: number; sinceMs: number } | null;
@@ -264,7 +269,14 @@ export function decideScaling(
   if (signal.type === AlarmMessageType.FiringToOk || signal.type === AlarmMessageType.Reset) {
     delete next.firingRules[signal.rule];
   } else {
-    next.firingRules[signal.rule] = state.firingRules[signal.rule] ?? signal.timestampMs;
+    next.firingRules[signal.rule] = Math.max(
+      signal.timestampMs,
+      state.firingRules[signal.rule] ?? 0,
+    );
+  }
+  const staleMs = 2 * policy.alarmRepeatMin * 60_000;
+  for (const [rule, seenMs] of Object.entries(next.firingRules) as [ScalingRule, number][]) {
+    if (nowMs - seenMs > staleMs) delete next.firingRules[rule];
   }
 
   if (next.inFlight) {

@@ -165,6 +165,26 @@ describe('decideScaling', () => {
     ).toBe('SCALE_DOWN');
   });
 
+  it('forgets a scale-up alarm whose FIRING_TO_OK was lost, after two missed repeats', () => {
+    const repeatMs = defaultScalingPolicy.alarmRepeatMin * MIN;
+    const up = decide(ScalingRule.LatencyP99High, 6000, 10, { lifecycle: 'UPDATING' });
+    expect(up.nextState.firingRules['latency-p99-high']).toBe(T0);
+    // Still within two repeat intervals: the alarm may still be firing.
+    const early = decide(ScalingRule.UtilizationLow, 10, 10, {
+      state: up.nextState,
+      atMs: T0 + 2 * repeatMs,
+    });
+    expect(early.decision).toBe('NONE');
+    expect(early.reason).toMatch(/latency-p99-high is firing/);
+    // No REPEAT for longer than two intervals: the FIRING_TO_OK was lost, scale-down may proceed.
+    const late = decide(ScalingRule.UtilizationLow, 10, 10, {
+      state: up.nextState,
+      atMs: T0 + 2 * repeatMs + MIN,
+    });
+    expect(late.nextState.firingRules['latency-p99-high']).toBeUndefined();
+    expect(late.decision).toBe('SCALE_DOWN');
+  });
+
   it('lets a scale-up override the scale-down cooldown but not its own', () => {
     const down = decide(ScalingRule.UtilizationLow, 20, 10);
     expect(down.decision).toBe('SCALE_DOWN');
@@ -355,8 +375,10 @@ function run(policy: ScalingPolicy, startOffset: number, events: Event[]): Run {
     );
     state = d.nextState;
     if (d.decision !== 'NONE') {
-      const firingUpBefore = Object.keys(before.firingRules).some((r) =>
-        isScaleUpRule(r as ScalingRule),
+      // Firing = seen firing within two repeat intervals (older entries are lost FIRING_TO_OKs).
+      const staleMs = 2 * policy.alarmRepeatMin * 60_000;
+      const firingUpBefore = Object.entries(before.firingRules).some(
+        ([r, seenMs]) => isScaleUpRule(r as ScalingRule) && t - (seenMs as number) <= staleMs,
       );
       actions.push({
         atMs: t,
