@@ -190,6 +190,27 @@ async function ensureBucket(c: Clients, e: Emulator, name: string): Promise<void
   });
 }
 
+/**
+ * A datascience workflow's results bucket, created with object versioning Enabled (AQUA writes
+ * fine-tuned models only to versioned buckets) when it does not exist. An existing bucket is left
+ * as it is, so a bucket without versioning still fails its runs as it would on OCI.
+ */
+async function ensureResultsBucket(c: Clients, e: Emulator, name: string): Promise<void> {
+  const listed = await c.os.listBuckets({
+    namespaceName: e.namespace,
+    compartmentId: e.compartmentId,
+  });
+  if (listed.items.some((b) => b.name === name)) return;
+  await c.os.createBucket({
+    namespaceName: e.namespace,
+    createBucketDetails: {
+      name,
+      compartmentId: e.compartmentId,
+      versioning: CreateBucketDetails.Versioning.Enabled,
+    },
+  });
+}
+
 async function ensureTopic(c: Clients, e: Emulator, name: string): Promise<string> {
   const found = (await c.ons.listTopics({ compartmentId: e.compartmentId, name })).items.find(
     (t) => t.name === name,
@@ -349,6 +370,10 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       onsData: createClient(NotificationDataPlaneClient, clientOptions),
     };
     for (const b of datasetBuckets) await ensureBucket(c, emulator, b);
+    const resultsBuckets = new Set(parsed.flatMap((w) => w.datascience?.outputBucket ?? []));
+    for (const b of resultsBuckets) {
+      if (!datasetBuckets.includes(b)) await ensureResultsBucket(c, emulator, b);
+    }
     const topics = {} as Record<TopicKey, string>;
     for (const key of topicKeys) topics[key] = await ensureTopic(c, emulator, topicName(key));
     await ensureSubscription(
@@ -515,7 +540,8 @@ export function readLocalJson(dataDir: string): LocalJson {
 
 /**
  * The emulator services a stack gets unless the caller chooses: Generative AI with the clusters
- * the workflows name (so `dacflow local` runs any workflow as written).
+ * the workflows name, and Data Science with the projects (by their OCIDs) and catalog base models
+ * (by display name) the workflows name, so `dacflow local` runs any workflow as written.
  */
 async function defaultServices(
   workflows: readonly Workflow[],
@@ -523,8 +549,11 @@ async function defaultServices(
 ): Promise<EmulatorService[]> {
   const { genAiService, seedClustersFor } = await import('./emulator/genai.ts');
   const { monitoringService } = await import('./emulator/monitoring.ts');
+  const { dataScienceService, seedDataScienceFor } = await import('./emulator/datascience.ts');
   return [
     genAiService({ seedClusters: seedClustersFor(workflows) }),
+    // A job run of a dataset deleted after validation fails, as AQUA's container would.
+    dataScienceService({ ...seedDataScienceFor(workflows), failMissingTrainingData: true }),
     // One emulated minute a second in fast mode: the schedules' pace, so poll-status posts the
     // derived utilization once per minute, as on OCI.
     monitoringService(fast ? { minuteMs: 1000 } : {}),

@@ -2,37 +2,97 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CliIO, Command } from '../command.ts';
-import { numberOption, parse } from '../command.ts';
+import { numberOption, parse, UsageError } from '../command.ts';
 import { errorMessage } from '#shared/errors.ts';
 import type { GenAiEmulatorService } from '#local/emulator/genai.ts';
 import type { MonitoringService } from '#local/emulator/monitoring.ts';
 import type { startStack as startStackFn } from '#local/stack.ts';
 import type { Workflow } from '#workflows/schema.ts';
+import type { Run } from '#workflows/machine.ts';
 
 const help = `Usage: dacflow demo [options]
 
 Runs the whole pipeline on the embedded local OCI emulator and prints each stage as it happens:
 the emulator and the functions (under the real Fn FDK) start in a temporary directory, a generated
 dataset and a broken one are uploaded through the OCI SDK, and dacflow validates, fine-tunes,
-tracks and deploys until the good dataset is SERVING and the broken one is INVALID. Then a
+tracks and deploys until the good dataset is SERVING and the broken one is INVALID.
+
+With --backend genai (the default) the dataset goes to the support-bot workflow
+(workflows/examples/genai-support-bot.yaml): a Generative AI fine-tune and endpoint. Then a
 burst of synthetic demand hits the hosting cluster: Monitoring alarms fire, scale-dac adds units,
 and after the burst it removes them. One emulated minute lasts one second, so the demo shortens the
-workflow's cooldowns by the same 60x. \`npm start\` runs this after building.
+workflow's cooldowns by the same 60x.
+
+With --backend datascience the dataset goes to the aqua-llama workflow
+(workflows/examples/aqua-llama.yaml): an AI Quick Actions style Data Science job run and a model
+deployment, whose OCI states are printed as they change; then the deployment's predict endpoint is
+called with a request signed by the OCI SDK and its (canned) answer printed. There is no
+autoscaling stage for this backend.
+
+\`npm start\` runs this after building; \`npm start -- --backend datascience\` the Data Science one.
 
 Options:
-  --examples N      examples in the generated dataset (default 600; the workflow needs 500)
-  --no-scaling      stop once the dataset is SERVING (skip the autoscaling stage)
+  --backend B       genai (default) or datascience
+  --examples N      examples in the generated dataset (default 600 for genai, whose workflow needs
+                    500; 200 for datascience, whose workflow needs 100)
+  --no-scaling      stop once the dataset is SERVING (skip the autoscaling stage; genai only)
   --timeout SEC     give up after SEC seconds (default 180)
   --data-dir DIR    keep the stack's files in DIR instead of a temporary directory
   -h, --help        this help
 
-Exit codes: 0 the pipeline reached SERVING (and INVALID for the broken dataset) and the cluster
-scaled up and back down, 1 it did not within the timeout, 2 usage error or the stack could not
-start (run \`npm run build\` first).
+Exit codes: 0 the pipeline reached SERVING (and INVALID for the broken dataset), and with genai
+the cluster scaled up and back down, with datascience the deployment answered predict; 1 it did
+not (within the timeout, or predict failed); 2 usage error or the stack could not start (run \`npm run build\` first).
 `;
 
-/** The shipped example workflow the demo drives (workflows/examples/genai-support-bot.yaml). */
+/** The shipped example workflow the genai demo drives (workflows/examples/genai-support-bot.yaml). */
 const demoPrefix = 'datasets/support-bot/';
+/** The shipped example workflow the datascience demo drives (workflows/examples/aqua-llama.yaml). */
+const aquaPrefix = 'datasets/aqua-llama/';
+
+const backends = ['genai', 'datascience'] as const;
+type DemoBackend = (typeof backends)[number];
+
+/** What differs between the two demos: the workflow, its datasets and the names in the output. */
+interface BackendPlan {
+  backend: DemoBackend;
+  prefix: string;
+  workflowFile: string;
+  goodName: string;
+  datasetText(examples: number): string;
+}
+
+const plans: Record<DemoBackend, BackendPlan> = {
+  genai: {
+    backend: 'genai',
+    prefix: demoPrefix,
+    workflowFile: 'workflows/examples/genai-support-bot.yaml',
+    goodName: 'tickets',
+    datasetText,
+  },
+  datascience: {
+    backend: 'datascience',
+    prefix: aquaPrefix,
+    workflowFile: 'workflows/examples/aqua-llama.yaml',
+    goodName: 'finance-qa',
+    datasetText: aquaDatasetText,
+  },
+};
+
+/** AQUA's prompt/completion lines (the aqua-llama workflow sets no chat template). */
+function aquaDatasetText(examples: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < examples; i++) {
+    const coupon = (i % 9) + 1;
+    lines.push(
+      JSON.stringify({
+        prompt: `What does bond B${2000 + i} with a ${coupon}% coupon pay each year?`,
+        completion: `Bond B${2000 + i} pays ${coupon} per 100 of face value each year, usually in two halves.`,
+      }),
+    );
+  }
+  return lines.join('\n') + '\n';
+}
 
 function datasetText(examples: number): string {
   const lines: string[] = [];
@@ -47,8 +107,8 @@ function datasetText(examples: number): string {
   return lines.join('\n') + '\n';
 }
 
-function brokenText(): string {
-  const good = datasetText(40).trimEnd().split('\n');
+function brokenText(text: (examples: number) => string = datasetText): string {
+  const good = text(40).trimEnd().split('\n');
   good.splice(7, 0, '{"prompt": "missing its completion"}');
   good.splice(20, 0, 'this line is not JSON');
   return good.join('\n') + '\n';
@@ -66,10 +126,22 @@ export const command: Command = {
         timeout: { type: 'string' },
         'data-dir': { type: 'string' },
         'no-scaling': { type: 'boolean' },
+        backend: { type: 'string' },
       },
       false,
     );
-    const examples = numberOption('examples', values.examples, 600, 1, 10_000_000);
+    const backend = values.backend ?? 'genai';
+    if (!(backends as readonly string[]).includes(backend)) {
+      throw new UsageError(`--backend must be ${backends.join(' or ')}, got "${backend}"`);
+    }
+    const plan = plans[backend as DemoBackend];
+    const examples = numberOption(
+      'examples',
+      values.examples,
+      plan.backend === 'genai' ? 600 : 200,
+      1,
+      10_000_000,
+    );
     const timeoutSec = numberOption('timeout', values.timeout, 180, 1, 86_400);
     const temp = values['data-dir'] === undefined;
     const dataDir = values['data-dir'] ?? mkdtempSync(join(tmpdir(), 'dacflow-demo-'));
@@ -78,7 +150,8 @@ export const command: Command = {
         dataDir,
         examples,
         timeoutMs: timeoutSec * 1000,
-        scaling: !values['no-scaling'],
+        scaling: !values['no-scaling'] && plan.backend === 'genai',
+        plan,
       });
     } finally {
       if (temp) rmSync(dataDir, { recursive: true, force: true });
@@ -91,6 +164,7 @@ interface DemoOptions {
   examples: number;
   timeoutMs: number;
   scaling: boolean;
+  plan: BackendPlan;
 }
 
 /** Emulated seconds per real second in fast mode (the emulator's minute is one second). */
@@ -127,11 +201,16 @@ async function runDemo(io: CliIO, o: DemoOptions): Promise<number> {
   const t0 = Date.now();
   const say = (line: string) =>
     io.stdout.write(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s] ${line}\n`);
-  io.stdout.write('dacflow demo: the whole pipeline on the embedded local OCI emulator\n');
+  io.stdout.write(
+    o.plan.backend === 'genai'
+      ? 'dacflow demo: the whole pipeline on the embedded local OCI emulator\n'
+      : 'dacflow demo: the whole Data Science (AI Quick Actions) pipeline on the embedded local OCI emulator\n',
+  );
 
   const { startStack } = await import('#local/stack.ts');
   const { genAiService, seedClustersFor } = await import('#local/emulator/genai.ts');
   const { monitoringService } = await import('#local/emulator/monitoring.ts');
+  const { dataScienceService, seedDataScienceFor } = await import('#local/emulator/datascience.ts');
   const { parseWorkflows } = await import('#workflows/schema.ts');
   const workflows = await demoWorkflows();
   const parsed = parseWorkflows(
@@ -140,6 +219,15 @@ async function runDemo(io: CliIO, o: DemoOptions): Promise<number> {
   const services = {
     genai: genAiService({ seedClusters: seedClustersFor(parsed) }),
     monitoring: monitoringService({ minuteMs: 1000 }),
+    // The workflows' project (by its OCID) and base model (by name), as the stack seeds them.
+    // OCI-scale delays, divided by 100 in fast mode: each state shows for a second or more.
+    datascience: dataScienceService({
+      ...seedDataScienceFor(parsed),
+      failMissingTrainingData: true,
+      jobRunStartMs: 150_000,
+      jobRunDurationMs: 400_000,
+      deploymentCreateMs: 250_000,
+    }),
   };
   let stack: Awaited<ReturnType<typeof startStackFn>>;
   try {
@@ -147,7 +235,7 @@ async function runDemo(io: CliIO, o: DemoOptions): Promise<number> {
       dataDir: o.dataDir,
       fast: true,
       workflows,
-      services: [services.genai, services.monitoring],
+      services: [services.genai, services.monitoring, services.datascience],
     });
   } catch (err) {
     io.stderr.write(`dacflow demo: the local stack did not start: ${errorMessage(err)}\n`);
@@ -172,19 +260,15 @@ async function runDemo(io: CliIO, o: DemoOptions): Promise<number> {
   }
 }
 
-async function drive(
-  stack: Awaited<ReturnType<typeof startStackFn>>,
-  o: DemoOptions,
-  say: (line: string) => void,
-): Promise<number> {
-  const [common, { ObjectStorageClient }, { GenerativeAiClient }] = await Promise.all([
-    import('oci-common'),
-    import('oci-objectstorage'),
-    import('oci-generativeai'),
-  ]);
-  const { ObjectStorageStore } = await import('#shared/state/object-storage.ts');
-  const { RunRepository, runRecordShape } = await import('#shared/state/runs.ts');
-  const { realCasDeps } = await import('#shared/state/cas.ts');
+/** SDK clients on the stack's emulator, signed with its key like every client of the stack. */
+async function clients(stack: Awaited<ReturnType<typeof startStackFn>>) {
+  const [common, { ObjectStorageClient }, { GenerativeAiClient }, { DataScienceClient }] =
+    await Promise.all([
+      import('oci-common'),
+      import('oci-objectstorage'),
+      import('oci-generativeai'),
+      import('oci-datascience'),
+    ]);
   const local = stack.local;
   const provider = new common.ConfigFileAuthenticationDetailsProvider(
     local.configFile,
@@ -194,11 +278,28 @@ async function drive(
   objects.endpoint = stack.emulator.url;
   const genai = new GenerativeAiClient({ authenticationDetailsProvider: provider });
   genai.endpoint = stack.emulator.url;
-  const bucket = local.workflows.find((w) => w.prefix === demoPrefix)?.bucket;
+  const datascience = new DataScienceClient({ authenticationDetailsProvider: provider });
+  datascience.endpoint = stack.emulator.url;
+  return { common, provider, objects, genai, datascience };
+}
+
+type Clients = Awaited<ReturnType<typeof clients>>;
+
+async function drive(
+  stack: Awaited<ReturnType<typeof startStackFn>>,
+  o: DemoOptions,
+  say: (line: string) => void,
+): Promise<number> {
+  const c = await clients(stack);
+  const { objects } = c;
+  const { ObjectStorageStore } = await import('#shared/state/object-storage.ts');
+  const { RunRepository, runRecordShape } = await import('#shared/state/runs.ts');
+  const { realCasDeps } = await import('#shared/state/cas.ts');
+  const local = stack.local;
+  const prefix = o.plan.prefix;
+  const bucket = local.workflows.find((w) => w.prefix === prefix)?.bucket;
   if (!bucket) {
-    say(
-      `no workflow watches ${demoPrefix}: the demo needs workflows/examples/genai-support-bot.yaml`,
-    );
+    say(`no workflow watches ${prefix}: the demo needs ${o.plan.workflowFile}`);
     return 2;
   }
   const runs = new RunRepository(
@@ -216,8 +317,16 @@ async function drive(
     .replace(/[-:.TZ]/g, '')
     .slice(0, 14);
   const uploads = [
-    { name: `${demoPrefix}tickets-${stamp}.jsonl`, text: datasetText(o.examples), want: 'SERVING' },
-    { name: `${demoPrefix}broken-${stamp}.jsonl`, text: brokenText(), want: 'INVALID' },
+    {
+      name: `${prefix}${o.plan.goodName}-${stamp}.jsonl`,
+      text: o.plan.datasetText(o.examples),
+      want: 'SERVING',
+    },
+    {
+      name: `${prefix}broken-${stamp}.jsonl`,
+      text: brokenText(o.plan.datasetText),
+      want: 'INVALID',
+    },
   ];
   for (const u of uploads) {
     const res = await objects.putObject({
@@ -237,6 +346,7 @@ async function drive(
   const labels = new Map<string, string>();
   const deadline = Date.now() + o.timeoutMs;
   const byObject = new Map<string, string>();
+  const ociStates = new Map<string, string>();
   for (;;) {
     const ids: string[] = [];
     for await (const id of runs.runIds()) ids.push(id);
@@ -245,7 +355,7 @@ async function drive(
     );
     for (const run of current) {
       const label =
-        labels.get(run.runId) ?? `${run.runId} (${run.dataset.object.slice(demoPrefix.length)})`;
+        labels.get(run.runId) ?? `${run.runId} (${run.dataset.object.slice(prefix.length)})`;
       labels.set(run.runId, label);
       byObject.set(run.dataset.object, run.runId);
       const from = seen.get(run.runId) ?? 0;
@@ -256,15 +366,23 @@ async function drive(
           h.to === 'VALID' || h.to === 'INVALID'
             ? ` (${run.validation?.validExamples ?? '?'} valid examples, ${run.validation?.invalidLines ?? '?'} bad lines)`
             : h.to === 'TRAINING'
-              ? ` (custom model ${short(run.oci.modelId)})`
+              ? run.oci.jobRunId
+                ? ` (job run ${short(run.oci.jobRunId)}, output model ${short(run.oci.modelId)})`
+                : ` (custom model ${short(run.oci.modelId)})`
               : h.to === 'DEPLOYING'
-                ? ` (endpoint ${short(run.oci.endpointId)})`
+                ? run.oci.modelDeploymentId
+                  ? ` (model deployment ${short(run.oci.modelDeploymentId)})`
+                  : ` (endpoint ${short(run.oci.endpointId)})`
                 : h.waitingFor
                   ? ` (waiting for ${h.waitingFor})`
                   : '';
         if (h.from !== h.to || h.waitingFor) say(`run ${label}: ${h.from} -> ${h.to}${detail}`);
       }
       seen.set(run.runId, run.history.length + run.historyDropped);
+    }
+    if (o.plan.backend === 'datascience') {
+      const good = current.find((r) => r.runId === byObject.get(uploads[0]!.name));
+      if (good) await sayOciStates(c, good.oci, ociStates, say);
     }
     for (const m of stack.emulator.outbox(local.topics.pipeline)) {
       if (m.kind !== 'message' || outboxSeen.has(m.messageId)) continue;
@@ -283,8 +401,12 @@ async function drive(
   }
 
   const good = await runs.get(byObject.get(uploads[0]!.name)!);
+  if (o.plan.backend === 'datascience') {
+    if (good) await sayOciStates(c, good.oci, ociStates, say);
+    return finishDataScience(c, good, uploads, bucket, say);
+  }
   const endpoint = good?.oci.endpointId
-    ? (await genai.getEndpoint({ endpointId: good.oci.endpointId })).endpoint
+    ? (await c.genai.getEndpoint({ endpointId: good.oci.endpointId })).endpoint
     : undefined;
   say('done:');
   io(
@@ -306,6 +428,79 @@ async function drive(
   io(
     say,
     `  \`dacflow status --data-dir <dir>\` lists the runs while a stack is up (\`dacflow local\`)`,
+  );
+  return 0;
+}
+
+/** Prints the OCI lifecycle state of the run's job run and model deployment when it changes. */
+async function sayOciStates(
+  c: Clients,
+  oci: Run['oci'],
+  last: Map<string, string>,
+  say: (line: string) => void,
+): Promise<void> {
+  const show = (kind: string, id: string, state: string | undefined, details?: string) => {
+    if (!state || last.get(id) === state) return;
+    last.set(id, state);
+    say(`  ${kind} ${short(id)}: ${state}${details ? ` (${details})` : ''}`);
+  };
+  if (oci.jobRunId) {
+    const { jobRun } = await c.datascience.getJobRun({ jobRunId: oci.jobRunId });
+    show('job run', jobRun.id, jobRun.lifecycleState, jobRun.lifecycleDetails);
+  }
+  if (oci.modelDeploymentId) {
+    const { modelDeployment: md } = await c.datascience.getModelDeployment({
+      modelDeploymentId: oci.modelDeploymentId,
+    });
+    show('model deployment', md.id, md.lifecycleState, md.lifecycleDetails);
+  }
+}
+
+/** The serving deployment answers a predict request signed by the SDK's own request signer. */
+async function finishDataScience(
+  c: Clients,
+  good: Run | undefined,
+  uploads: readonly { name: string }[],
+  bucket: string,
+  say: (line: string) => void,
+): Promise<number> {
+  const mdId = good?.oci.modelDeploymentId;
+  if (!good || !mdId) {
+    say('the SERVING run has no model deployment id');
+    return 1;
+  }
+  const { modelDeployment: md } = await c.datascience.getModelDeployment({
+    modelDeploymentId: mdId,
+  });
+  const predictUrl = `${md.modelDeploymentUrl}/predict`;
+  const body = { model: 'odsc-llm', prompt: 'What is a bond coupon?', max_tokens: 50 };
+  const http = new c.common.FetchHttpClient(new c.common.DefaultRequestSigner(c.provider));
+  say(
+    `predict: POST ${predictUrl} ${JSON.stringify(body)} (signed by the OCI SDK's request signer)`,
+  );
+  const res = await http.send({
+    method: 'POST',
+    uri: predictUrl,
+    headers: new Headers({ 'content-type': 'application/json' }),
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (res.status !== 200) {
+    say(`predict answered ${res.status}: ${text.slice(0, 300)}`);
+    return 1;
+  }
+  const answer = (JSON.parse(text) as { choices?: { text?: string }[] }).choices?.[0]?.text;
+  say(`predict answered 200: ${JSON.stringify(answer ?? null)} (canned text from the emulator)`);
+  say('done:');
+  say(`  ${uploads[0]!.name} is SERVING on model deployment ${md.id} (${md.lifecycleState})`);
+  say(
+    `  job run ${good.oci.jobRunId} fine-tuned it once into catalog model ${good.oci.modelId} (retry token ${good.retryTokens.train})`,
+  );
+  say(
+    `  ${uploads[1]!.name} is INVALID: its report is at ${bucket}/dacflow/reports/${uploads[1]!.name}.report.json`,
+  );
+  say(
+    `  call it like any AQUA deployment: oci raw-request --http-method POST --target-uri "${predictUrl}" --request-body '${JSON.stringify(body)}'`,
   );
   return 0;
 }

@@ -134,8 +134,11 @@ export interface JobRunRecord extends Stepped<JobRunRecord> {
 export interface ModelArtifact {
   timeCreated: string;
   contentLength: number;
-  /** `jobRun` when a fine-tuning job run produced it, `upload` for createModelArtifact. */
-  source: 'jobRun' | 'upload';
+  /**
+   * `jobRun` when a fine-tuning job run produced it, `upload` for createModelArtifact, `seed` for
+   * a model the service was seeded with.
+   */
+  source: 'jobRun' | 'upload' | 'seed';
   jobRunId?: string;
 }
 

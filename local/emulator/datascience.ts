@@ -24,6 +24,7 @@ import {
   RetryTokens,
   applySteps,
   failureFor,
+  launchArg,
   outputModelIdOf,
   terminalJobRunStates,
   workRequestView,
@@ -65,6 +66,30 @@ const API = '/20190101';
 export const predictPathPrefix = '/md';
 const DAY_MS = 24 * 60 * 60 * 1000;
 
+const seedProjectSchema = z
+  .object({
+    id: z.string().startsWith('ocid1.datascienceproject.'),
+    displayName: z.string().min(1).optional(),
+    /** The emulator's compartment when omitted. */
+    compartmentId: z.string().min(1).optional(),
+  })
+  .strict();
+
+const seedModelSchema = z
+  .object({
+    displayName: z.string().min(1),
+    /** A project the emulator has (seeded or created). */
+    projectId: z.string().min(1),
+    /** The emulator's compartment when omitted. */
+    compartmentId: z.string().min(1).optional(),
+  })
+  .strict();
+
+/** A project `dataScienceService({ seedProjects })` creates at start. */
+export type SeedProject = z.input<typeof seedProjectSchema>;
+/** A catalog model `dataScienceService({ seedModels })` creates at start. */
+export type SeedModel = z.input<typeof seedModelSchema>;
+
 const optionsSchema = z
   .object({
     /** ACCEPTED -> IN_PROGRESS of a job run (before `scaleDelayMs`). */
@@ -84,6 +109,13 @@ const optionsSchema = z
     deploymentDeleteMs: z.number().int().min(0).default(30_000),
     /** A job run whose `--training_data` path contains this fails; null disables the rule. */
     failMarker: z.string().min(1).nullable().default('FAIL_TRAINING'),
+    /**
+     * A job run whose `--training_data` object (`oci://<bucket>@<namespace>/<object>`) does not
+     * exist when the run is created fails once it has started, as AQUA's container does when it
+     * cannot read the dataset. Off by default (emulator tests use paths of objects never written);
+     * the local stack turns it on.
+     */
+    failMissingTrainingData: z.boolean().default(false),
     /** Job runs with these display names fail. */
     failJobRunDisplayNames: z.array(z.string()).default([]),
     /** Every run of these jobs fails. */
@@ -103,6 +135,16 @@ const optionsSchema = z
      * header of the request that reads the deployment (the emulator's own address).
      */
     baseUrl: z.custom<() => string>((v) => typeof v === 'function').optional(),
+    /**
+     * Projects created ACTIVE at start, with the OCIDs given (a workflow names its project by
+     * OCID), unless one with that OCID exists.
+     */
+    seedProjects: z.array(seedProjectSchema).default([]),
+    /**
+     * Catalog models created ACTIVE, with an artifact, at start unless an ACTIVE model of that
+     * display name exists in the compartment (a workflow may name its base model by display name).
+     */
+    seedModels: z.array(seedModelSchema).default([]),
   })
   .strict();
 
@@ -228,6 +270,34 @@ const deploymentLiveStates: ReadonlySet<string> = new Set([
   DeploymentState.NeedsAttention,
 ]);
 
+/**
+ * The projects and catalog base models a set of workflows names, so a local stack runs a
+ * datascience workflow as written: each `projectId` becomes a project with that OCID, and each
+ * `baseModel` given by display name a catalog model in the workflow's compartment (the emulator's
+ * when the workflow has none) and project. Base models given by OCID are left out: those runs fail
+ * with `BASE_MODEL_NOT_FOUND`, as on OCI.
+ */
+export function seedDataScienceFor(
+  workflows: readonly {
+    datascience?: { projectId: string; baseModel: string; compartmentId?: string | undefined };
+  }[],
+): { seedProjects: SeedProject[]; seedModels: SeedModel[] } {
+  const projects = new Map<string, SeedProject>();
+  const models = new Map<string, SeedModel>();
+  for (const w of workflows) {
+    const ds = w.datascience;
+    if (!ds?.projectId.startsWith('ocid1.datascienceproject.')) continue;
+    const compartment = ds.compartmentId ? { compartmentId: ds.compartmentId } : {};
+    if (!projects.has(ds.projectId))
+      projects.set(ds.projectId, { id: ds.projectId, ...compartment });
+    if (ds.baseModel.startsWith('ocid1.')) continue;
+    const key = `${ds.compartmentId ?? ''}/${ds.baseModel}`;
+    if (!models.has(key))
+      models.set(key, { displayName: ds.baseModel, projectId: ds.projectId, ...compartment });
+  }
+  return { seedProjects: [...projects.values()], seedModels: [...models.values()] };
+}
+
 /** The OCI Data Science API as an emulator service. */
 export function dataScienceService(
   options: DataScienceEmulatorOptions = {},
@@ -249,6 +319,7 @@ export function dataScienceService(
     name: 'datascience',
     routes(ctx: EmulatorContext): Route[] {
       impl = new DataScienceImpl(ctx, opts);
+      impl.seed();
       return impl.routes();
     },
     control: {
@@ -408,6 +479,54 @@ class DataScienceImpl {
       wr.finishMs = now;
       wr.startMs = Math.min(wr.startMs, now);
       this.workRequests.put(wr);
+    }
+  }
+
+  // ---- seeding ----
+
+  /** Creates the seeded projects and catalog models that do not exist yet. */
+  seed(): void {
+    const now = this.ctx.now().toISOString();
+    const base = {
+      createdBy: 'ocid1.user.oc1..emulator-seed',
+      timeCreated: now,
+      lifecycleState: 'ACTIVE' as const,
+      freeformTags: {},
+      definedTags: {},
+    };
+    for (const s of this.opts.seedProjects) {
+      if (this.projects.get(s.id)) continue;
+      this.projects.put({
+        ...base,
+        id: s.id,
+        displayName: s.displayName ?? 'dacflow-seeded-project',
+        compartmentId: s.compartmentId ?? this.ctx.compartmentId,
+      });
+    }
+    const models = this.models.list();
+    for (const s of this.opts.seedModels) {
+      const compartmentId = s.compartmentId ?? this.ctx.compartmentId;
+      const found = models.some(
+        (m) =>
+          m.displayName === s.displayName &&
+          m.compartmentId === compartmentId &&
+          m.lifecycleState === 'ACTIVE',
+      );
+      if (found) continue;
+      if (!this.projects.get(s.projectId))
+        throw new Error(`seed model ${s.displayName}: no project ${s.projectId}`);
+      this.models.put({
+        ...base,
+        id: this.ctx.newOcid('datasciencemodel'),
+        compartmentId,
+        projectId: s.projectId,
+        displayName: s.displayName,
+        customMetadataList: [],
+        definedMetadataList: [],
+        category: 'USER',
+        isModelByReference: false,
+        artifact: { timeCreated: now, contentLength: 0, source: 'seed' },
+      });
     }
   }
 
@@ -823,6 +942,9 @@ class DataScienceImpl {
           { displayName, jobId: job.id, env, commandLineArguments },
           this.opts,
         );
+        if (failure === undefined && this.opts.failMissingTrainingData) {
+          failure = await this.missingTrainingData(env, commandLineArguments);
+        }
         if (
           maxRuntimeMin !== undefined &&
           this.opts.jobRunDurationMs > maxRuntimeMin * 60_000 &&
@@ -882,6 +1004,19 @@ class DataScienceImpl {
         return run ? this.ok(this.runView(run)) : undefined;
       },
     );
+  }
+
+  /** Why the run fails when its `--training_data` object is not there (AQUA reads it at start). */
+  private async missingTrainingData(
+    env: Record<string, string>,
+    commandLineArguments: string | undefined,
+  ): Promise<string | undefined> {
+    const cmd = [env.OCI__LAUNCH_CMD ?? '', commandLineArguments ?? ''].join(' ');
+    const m = /^oci:\/\/([^@/]+)@([^/]+)\/(.+)$/.exec(launchArg(cmd, 'training_data') ?? '');
+    if (!m) return undefined;
+    const [, bucket, namespace, object] = m as unknown as [string, string, string, string];
+    if (await this.ctx.objectExists(namespace, bucket, object)) return undefined;
+    return `Job run failed: the container exited with code 1 (training data oci://${bucket}@${namespace}/${object} was not found)`;
   }
 
   private getJobRun(req: EmulatorRequest): EmulatorResponse {
