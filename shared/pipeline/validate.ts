@@ -102,7 +102,8 @@ export async function validateStep(
   const summary = {
     lines: report.stats.lines,
     validExamples: report.exampleCount,
-    invalidLines: report.errorCount,
+    // Lines that are not valid examples; errorCount also counts file-level findings.
+    invalidLines: report.stats.lines - report.exampleCount,
   };
   const r = await advance(
     deps,

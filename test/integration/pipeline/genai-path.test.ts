@@ -123,6 +123,12 @@ describe('failures end in a clear terminal state', () => {
     // Line 41 has a number for a prompt and no completion; line 42 is not JSON.
     expect(stored.report.errorCounts).toEqual({ INVALID_JSON: 1, WRONG_TYPE: 1, MISSING_FIELD: 1 });
     expect(stored.report.errors.map((e: { line: number }) => e.line)).toEqual([41, 41, 42]);
+    // The run's summary counts lines, not findings: two of the 42 lines are bad.
+    expect((await h.run(r.runId!))?.validation).toEqual({
+      lines: 42,
+      validExamples: 40,
+      invalidLines: 2,
+    });
     expect(await startFinetune(h.deps, r.runId!)).toMatchObject({ ignored: 'run is INVALID' });
     expect(bodies(h.topics.pipeline)).toContainEqual(
       expect.objectContaining({ runId: r.runId, event: 'DATASET_INVALID' }),
