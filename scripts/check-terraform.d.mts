@@ -24,3 +24,4 @@ export function evaluateHcl(
   asTemplate?: boolean,
 ): unknown;
 export function jsonencode(value: unknown): string;
+export function quotedStrings(src: string): string[];

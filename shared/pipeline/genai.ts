@@ -10,7 +10,8 @@ import type { models as genai } from 'oci-generativeai';
 import { RunState, type Observation, type Run } from '#workflows/machine.ts';
 import type { GenaiSection, Workflow } from '#workflows/schema.ts';
 import { isOcid } from '#workflows/schema.ts';
-import { advance, type Advanced } from './advance.ts';
+import { errorMessage } from '#shared/errors.ts';
+import { advance, retireEndpoint, type Advanced } from './advance.ts';
 import { workflowNamed, type PipelineDeps } from './deps.ts';
 import { classifyOciError } from './errors.ts';
 
@@ -225,6 +226,7 @@ export async function deployEndpoint(deps: PipelineDeps, runId: string): Promise
   const modelId = run.oci.modelId;
   const compartmentId = compartmentOf(deps, section);
   if (!modelId) return { runId, ignored: 'TRAINED run has no model id', state: run.state };
+  let created: string | undefined;
   const result = await settle(deps, runId, async (): Promise<Observation> => {
     try {
       if (attempt > 0) {
@@ -276,6 +278,7 @@ export async function deployEndpoint(deps: PipelineDeps, runId: string): Promise
             },
             opcRetryToken: tokenForCluster(retryToken, cluster.id),
           });
+          created = res.endpoint.id;
           return { type: 'DEPLOYMENT_STARTED', attempt, endpointId: res.endpoint.id };
         } catch (err) {
           const f = classifyOciError(err);
@@ -298,7 +301,36 @@ export async function deployEndpoint(deps: PipelineDeps, runId: string): Promise
       return failed(attempt, 'DEPLOYMENT_START_FAILED', f.code, f.message, f.kind === 'TRANSIENT');
     }
   });
+  await retireLostEndpoint(deps, created, result.run);
   return { runId, state: result.run.state, ...(result.ignored ? { ignored: result.ignored } : {}) };
+}
+
+/**
+ * Two deliveries of one deploy message can both pass the TRAINED check; when a hosting cluster
+ * fills between their capacity checks they pick different clusters, and the per-cluster retry
+ * tokens then make two endpoints (the e2e storm found two in 200 runs). The run keeps the one
+ * recorded first; the other call deletes its own. Best effort: a failed delete is logged.
+ */
+async function retireLostEndpoint(
+  deps: PipelineDeps,
+  endpointId: string | undefined,
+  run: Run,
+): Promise<void> {
+  if (endpointId === undefined || run.oci.endpointId === endpointId) return;
+  deps.log.warn('endpoint of a losing duplicate deploy; deleting it', {
+    runId: run.runId,
+    endpointId,
+    kept: run.oci.endpointId,
+  });
+  try {
+    await retireEndpoint(deps, endpointId);
+  } catch (err) {
+    deps.log.error('duplicate endpoint not deleted', {
+      runId: run.runId,
+      endpointId,
+      error: errorMessage(err),
+    });
+  }
 }
 
 /** The reconciler's look at a run's model or endpoint, as an observation. */
