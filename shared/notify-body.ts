@@ -70,7 +70,9 @@ export const defaultMaxMessageBytes = 64_000;
 /** Email subjects get long fast; ONS documents no title limit (NOT FOUND), so keep it short. */
 export const defaultMaxTitleBytes = 200;
 
-const codePattern = /^[A-Z0-9][A-Z0-9_.-]{0,63}$/;
+// One word: dacflow's UPPER_CASE codes and OCI's CamelCase service codes (NotAuthorizedOrNotFound),
+// never free text.
+const codePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
 /** A code as given when it looks like one, else a placeholder: free text never passes. */
 export function safeCode(code: string | undefined): string | undefined {

@@ -114,11 +114,10 @@ describe('failures end in a clear terminal state', () => {
       expect(run.state).toBe('TRAINING_FAILED');
       expect(run.lastError?.code).toBe('NotAuthorizedOrNotFound');
       expect(run.lastError?.message).toContain(`Training dataset object ${prefix}${name}`);
-      // OCI's CamelCase service code does not pass the notifier's code filter (safeCode in
-      // shared/notify-body.ts accepts UPPER_CASE only): people get a placeholder, the run the code.
+      // People get OCI's own reason code too.
       expect(await notification(e, runId, 'TRAINING_FAILED')).toMatchObject({
         state: 'TRAINING_FAILED',
-        errorCode: expect.any(String),
+        errorCode: 'NotAuthorizedOrNotFound',
       });
     } finally {
       release();

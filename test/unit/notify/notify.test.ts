@@ -106,6 +106,15 @@ describe('runNotification', () => {
     expect(JSON.parse(body).errorCode).toBe('UNRECOGNISED_CODE');
     expect(body).not.toContain('secret');
   });
+
+  it("keeps OCI's CamelCase service codes", () => {
+    const n = runNotification(
+      aRun({ lastError: { code: 'NotAuthorizedOrNotFound', message: 'x' } }),
+      'TRAINING_FAILED',
+      { nowMs: t0 },
+    );
+    expect(JSON.parse(buildMessage(n).body).errorCode).toBe('NotAuthorizedOrNotFound');
+  });
 });
 
 describe('buildMessage size limit', () => {
