@@ -7,7 +7,13 @@ import { reservedPrefixes, isDatasetObject } from '#shared/wiring.ts';
 import { validateDataset, type ValidateOptions } from '#shared/dataset/validate.ts';
 import { defaultTokenLimits, TokenCounting } from '#shared/dataset/rules.ts';
 import type { ValidationReport } from '#shared/dataset/report.ts';
-import { createRun, runInputFor, RunState, type Run } from '#workflows/machine.ts';
+import {
+  createRun,
+  runInputFor,
+  RunState,
+  VALIDATION_STALE_SEC,
+  type Run,
+} from '#workflows/machine.ts';
 import type { DatasetRef } from '#workflows/run-id.ts';
 import type { Workflow } from '#workflows/schema.ts';
 import { advance } from './advance.ts';
@@ -62,6 +68,14 @@ export async function validateStep(
     // A duplicate delivery of a run that is already past validation.
     log.info('duplicate delivery: run already past validation', { state: started.run.state });
     return { runId, state: started.run.state };
+  }
+  const validatingForSec = (deps.now().getTime() - Date.parse(started.run.updatedAt)) / 1000;
+  if (started.ignored !== undefined && validatingForSec < VALIDATION_STALE_SEC) {
+    // Another call is validating this object version now (a duplicate or re-driven delivery):
+    // reading the whole dataset twice helps nothing. After VALIDATION_STALE_SEC the first call
+    // is presumed dead and the reconciler's re-drive validates again.
+    log.info('duplicate delivery: another call is validating', { validatingForSec });
+    return { runId, state: RunState.VALIDATING, ignored: 'another call is validating' };
   }
 
   let report: ValidationReport;

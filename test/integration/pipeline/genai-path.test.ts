@@ -12,7 +12,8 @@ import {
   startFinetune,
 } from '#shared/pipeline/genai.ts';
 import { reportObjectName, validateStep } from '#shared/pipeline/validate.ts';
-import type { Run } from '#workflows/machine.ts';
+import { createRun, runInputFor, VALIDATION_STALE_SEC, type Run } from '#workflows/machine.ts';
+import { advance } from '#shared/pipeline/advance.ts';
 import { dataset, eventually, startHarness, type Harness } from './harness.ts';
 
 let h: Harness;
@@ -106,6 +107,34 @@ describe('a valid dataset', () => {
     const run = await h.run(a.runId!);
     expect(run?.state).toBe('VALID');
     expect(run?.history.filter((e) => e.to === 'VALID')).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('one validation at a time', () => {
+  async function validatingRun(name: string) {
+    const ref = await h.upload(name, dataset(40, name));
+    const workflow = h.deps.workflows[0]!;
+    const { run } = await h.deps.runs.createIfAbsent(
+      createRun(runInputFor(workflow, ref), new Date()).run,
+    );
+    await advance(h.deps, run.runId, { type: 'VALIDATION_STARTED' });
+    return { ref, runId: run.runId };
+  }
+
+  test('a delivery that finds another call validating steps aside without reading the dataset', async () => {
+    const { ref, runId } = await validatingRun('busy.jsonl');
+    const r = await validateStep(h.deps, ref);
+    expect(r).toMatchObject({ runId, state: 'VALIDATING', ignored: 'another call is validating' });
+    expect((await h.run(runId))?.state).toBe('VALIDATING');
+  }, 60_000);
+
+  test('a validation stale past VALIDATION_STALE_SEC is taken over and finished', async () => {
+    const { ref, runId } = await validatingRun('stale.jsonl');
+    const later = {
+      ...h.deps,
+      now: () => new Date(Date.now() + (VALIDATION_STALE_SEC + 1) * 1000),
+    };
+    expect(await validateStep(later, ref)).toMatchObject({ runId, state: 'VALID' });
   }, 60_000);
 });
 
