@@ -16,6 +16,15 @@ import {
   type EmulatorService,
   type Route,
 } from './service.ts';
+import {
+  validate,
+  header,
+  notFound,
+  incorrectState,
+  requireCompartment,
+  defaultName,
+  stripUndefined,
+} from './request-helpers.ts';
 import { checkIfMatch, etagOf, paginate, publicView, sortItems } from './genai-core.ts';
 import {
   DeploymentState,
@@ -181,51 +190,6 @@ export interface DataScienceEmulatorService extends EmulatorService {
 }
 
 // ---- small helpers ----
-
-function validate<S extends z.ZodType>(raw: unknown, schema: S): z.output<S> {
-  const result = schema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue && issue.path.length > 0 ? issue.path.join('.') : 'body';
-    throw new OciApiError(
-      400,
-      'InvalidParameter',
-      `Invalid ${path}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  return result.data;
-}
-
-function header(req: EmulatorRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function notFound(kind: string, id: string): OciApiError {
-  return new OciApiError(
-    404,
-    'NotAuthorizedOrNotFound',
-    `${kind} ${id} not found or not authorized.`,
-  );
-}
-
-function incorrectState(message: string): OciApiError {
-  return new OciApiError(409, 'IncorrectState', message);
-}
-
-function requireCompartment(req: EmulatorRequest): string {
-  const c = req.query.get('compartmentId');
-  if (!c) throw new OciApiError(400, 'MissingParameter', 'compartmentId is required');
-  return c;
-}
-
-function defaultName(prefix: string, now: Date): string {
-  return prefix + now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
 
 /** The user OCID in the request's signature keyId (`<tenancy>/<user>/<fingerprint>`). */
 function callerOf(req: EmulatorRequest): string {

@@ -17,6 +17,15 @@ import {
   type Route,
 } from './service.ts';
 import {
+  validate,
+  header,
+  notFound,
+  incorrectState,
+  requireCompartment,
+  defaultName,
+  stripUndefined,
+} from './request-helpers.ts';
+import {
   baseModelOcid,
   defaultBaseModels,
   defaultFineTuningUnitCounts,
@@ -257,51 +266,6 @@ const updateEndpointSchema = z.object({
   freeformTags: tagsSchema,
   definedTags: definedTagsSchema,
 });
-
-function validate<S extends z.ZodType>(raw: unknown, schema: S): z.output<S> {
-  const result = schema.safeParse(raw);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue && issue.path.length > 0 ? issue.path.join('.') : 'body';
-    throw new OciApiError(
-      400,
-      'InvalidParameter',
-      `Invalid ${path}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  return result.data;
-}
-
-function header(req: EmulatorRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function notFound(kind: string, id: string): OciApiError {
-  return new OciApiError(
-    404,
-    'NotAuthorizedOrNotFound',
-    `${kind} ${id} not found or not authorized.`,
-  );
-}
-
-function incorrectState(message: string): OciApiError {
-  return new OciApiError(409, 'IncorrectState', message);
-}
-
-function requireCompartment(req: EmulatorRequest): string {
-  const c = req.query.get('compartmentId');
-  if (!c) throw new OciApiError(400, 'MissingParameter', 'compartmentId is required');
-  return c;
-}
-
-function defaultName(prefix: string, now: Date): string {
-  return prefix + now.toISOString().replace(/[-:T]/g, '').slice(0, 14);
-}
-
-function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
-}
 
 /** The Generative AI management API as an emulator service. */
 export function genAiService(options: GenAiEmulatorOptions = {}): GenAiEmulatorService {
