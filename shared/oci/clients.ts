@@ -4,34 +4,18 @@
  * config file (OCI_CONFIG_FILE / OCI_CONFIG_PROFILE: the local emulator writes one). The caller
  * passes the client class, so each function bundle carries only the SDK modules it uses.
  */
-import { createRequire } from 'node:module';
-import type * as OciCommon from 'oci-common';
-import type {
-  AuthenticationDetailsProvider,
-  AuthParams,
-  ClientConfiguration,
-  RetryConfiguration,
+import {
+  ConfigFileAuthenticationDetailsProvider,
+  OciSdkDefaultRetryConfiguration,
+  ResourcePrincipalAuthenticationDetailsProvider,
+  type AuthenticationDetailsProvider,
+  type AuthParams,
+  type ClientConfiguration,
+  type RetryConfiguration,
 } from 'oci-common';
 
-let commonModule: typeof OciCommon | undefined;
-
-/**
- * oci-common, loaded on first use instead of at import: evaluating it (with sshpk, jsonwebtoken
- * and the rest) is the largest single piece of a function's cold start, and a function that
- * imports its SDK client modules lazily (`await import('oci-objectstorage')`) has already loaded
- * it by the time it asks for a client. A literal `require` so esbuild bundles it; plain Node (tests)
- * goes through createRequire and gets the same module instance the SDK clients use.
- */
-function common(): typeof OciCommon {
-  if (!commonModule) {
-    commonModule =
-      typeof require === 'function'
-        ? // eslint-disable-next-line @typescript-eslint/no-require-imports -- see above
-          (require('oci-common') as typeof OciCommon)
-        : (createRequire(import.meta.url)('oci-common') as typeof OciCommon);
-  }
-  return commonModule;
-}
+// A static import is fine for cold start: functions load their handler module (and with it this
+// file and the SDK) on the first call, not before the socket is ready (shared/fn/serve.ts).
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -58,9 +42,9 @@ export function authModeFor(env: Env = process.env): AuthMode {
  */
 export function createAuthProvider(env: Env = process.env): AuthenticationDetailsProvider {
   if (authModeFor(env) === AuthMode.RESOURCE_PRINCIPAL) {
-    return common().ResourcePrincipalAuthenticationDetailsProvider.builder();
+    return ResourcePrincipalAuthenticationDetailsProvider.builder();
   }
-  return new (common().ConfigFileAuthenticationDetailsProvider)(
+  return new ConfigFileAuthenticationDetailsProvider(
     env.OCI_CONFIG_FILE || undefined,
     env.OCI_CONFIG_PROFILE || undefined,
   );
@@ -84,7 +68,7 @@ export function createClient<T>(ClientClass: OciClientClass<T>, options: ClientO
   const provider = options.provider ?? createAuthProvider(env);
   const client = new ClientClass(
     { authenticationDetailsProvider: provider },
-    { retryConfiguration: options.retryConfiguration ?? common().OciSdkDefaultRetryConfiguration },
+    { retryConfiguration: options.retryConfiguration ?? OciSdkDefaultRetryConfiguration },
   );
   const endpoint = options.endpoint ?? (env.DACFLOW_OCI_ENDPOINT || undefined);
   // Set after construction: the constructor derives a regional endpoint from the provider's region.
