@@ -1,8 +1,12 @@
 /**
  * Builds the pipeline's dependencies from the function's configuration: the real OCI clients (one
- * per service, reused across calls), the Object Storage state store and the notifier. The SDK
- * modules are imported on first use, not at cold start.
+ * per service, reused across calls), the Object Storage state store and the notifier. This module
+ * loads with a function's handler, on its first call (shared/fn/serve.ts), so its SDK imports add
+ * nothing to cold start.
  */
+import { GenerativeAiClient } from 'oci-generativeai';
+import { ObjectStorageClient } from 'oci-objectstorage';
+import { NotificationDataPlaneClient } from 'oci-ons';
 import { getConfig, loadWorkflows } from '#shared/config.ts';
 import type { Logger } from '#shared/log.ts';
 import { getClient, objectStorageNamespace } from '#shared/oci/clients.ts';
@@ -26,16 +30,10 @@ export async function pipelineFromEnv(log: Logger): Promise<PipelineDeps> {
 async function build(log: Logger): Promise<Omit<PipelineDeps, 'log'>> {
   const config = getConfig();
   const workflows = loadWorkflows(config);
-  const [{ ObjectStorageClient }, { GenerativeAiClient }, { NotificationDataPlaneClient }] =
-    await Promise.all([
-      import('oci-objectstorage').then(cjsExports),
-      import('oci-generativeai').then(cjsExports),
-      import('oci-ons').then(cjsExports),
-    ]);
   const objects = getClient(ObjectStorageClient);
   const genai = getClient(GenerativeAiClient);
   const ons = getClient(NotificationDataPlaneClient);
-  // The Data Science SDK module is loaded only when some workflow uses that backend.
+  // The Data Science SDK module (a large one) is loaded only when some workflow uses that backend.
   const datascience = workflows.some((w) => w.backend === 'datascience')
     ? getClient(cjsExports(await import('oci-datascience')).DataScienceClient)
     : undefined;
