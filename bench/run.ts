@@ -8,6 +8,7 @@ const benches: Record<string, (args: string[]) => Promise<unknown>> = {
       runs: runs === -1 ? undefined : Number(args[runs + 1]),
     });
   },
+  simulate: async () => (await import('./simulate.ts')).benchSimulate(),
   'validate-function': async (args) => {
     const size = args.indexOf('--size-mb');
     return (await import('./validate-function.ts')).benchValidateFunction({
