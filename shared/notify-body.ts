@@ -35,11 +35,17 @@ export interface RunNotification {
   dedupeKey: string;
 }
 
-/** What the autoscaler did to a hosting cluster. */
+/** What scale-dac resizes: a hosting cluster's units or a model deployment's instances. */
+export type ScaledResourceKind = 'DEDICATED_AI_CLUSTER' | 'MODEL_DEPLOYMENT';
+
+/** What the autoscaler did to a hosting cluster or a model deployment. */
 export interface ScalingNotification {
   kind: 'scaling';
   action: 'SCALE_UP' | 'SCALE_DOWN' | 'SCALE_FAILED';
+  /** The resized resource's OCID (a model deployment's when `resourceKind` says so). */
   clusterId: string;
+  /** Absent: a dedicated AI cluster. */
+  resourceKind?: ScaledResourceKind;
   workflow?: string;
   fromUnits: number;
   toUnits: number;
@@ -140,9 +146,9 @@ export function runNotification(
 export function titleFor(n: Notification): string {
   return n.kind === 'run'
     ? `dacflow ${n.workflow}: run ${n.runId} ${n.event}`
-    : `dacflow${n.workflow ? ` ${n.workflow}` : ''}: cluster ${n.action} ${n.fromUnits}->${n.toUnits}` +
+    : `dacflow${n.workflow ? ` ${n.workflow}` : ''}: ${n.resourceKind === 'MODEL_DEPLOYMENT' ? 'model deployment' : 'cluster'} ${n.action} ${n.fromUnits}->${n.toUnits}` +
         (n.monthlyCostChangeUsd !== undefined && Number.isFinite(n.monthlyCostChangeUsd)
-          ? ` units (${n.monthlyCostChangeUsd >= 0 ? '+' : '-'}$${Math.abs(Math.round(n.monthlyCostChangeUsd)).toLocaleString('en-US')}/month)`
+          ? ` ${n.resourceKind === 'MODEL_DEPLOYMENT' ? 'instances' : 'units'} (${n.monthlyCostChangeUsd >= 0 ? '+' : '-'}$${Math.abs(Math.round(n.monthlyCostChangeUsd)).toLocaleString('en-US')}/month)`
           : '');
 }
 
@@ -180,10 +186,11 @@ export function bodyObject(n: Notification): Record<string, unknown> {
     if (n.transitions) o.transitions = n.transitions.map((t) => clipBytes(t, 64));
     return o;
   }
+  const deployment = n.resourceKind === 'MODEL_DEPLOYMENT';
   const o: Record<string, unknown> = {
     kind: 'scaling',
     action: n.action,
-    clusterId: id(n.clusterId),
+    [deployment ? 'modelDeploymentId' : 'clusterId']: id(n.clusterId),
     fromUnits: num(n.fromUnits),
     toUnits: num(n.toUnits),
     reasonCode: clipBytes(n.reasonCode, 64),
@@ -201,7 +208,17 @@ export function bodyObject(n: Notification): Record<string, unknown> {
 /** Fields that can grow without bound, in the order they are shrunk. */
 const shrinkable = ['transitions', 'alarmIds', 'counts', 'ids'] as const;
 /** Fields a minimal body keeps when even empty lists do not fit. */
-const essential = ['kind', 'event', 'action', 'runId', 'clusterId', 'workflow', 'state', 'at'];
+const essential = [
+  'kind',
+  'event',
+  'action',
+  'runId',
+  'clusterId',
+  'modelDeploymentId',
+  'workflow',
+  'state',
+  'at',
+];
 
 /**
  * Title plus compact JSON body of at most `maxBytes` UTF-8 bytes. Lists are halved (keeping the

@@ -17,6 +17,7 @@ export type {
   Notification,
   RunNotification,
   ScalingNotification,
+  ScaledResourceKind,
   BuiltMessage,
 } from './notify-body.ts';
 export { runNotification, buildMessage } from './notify-body.ts';

@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node as YamlNode } from 'yaml';
+import { defaultDeploymentUtilizationMetric } from '#shared/scaling/alarm-definitions.ts';
 import { defaultScalingPolicy } from '#shared/scaling/policy.ts';
 import { datasetSuffix, reservedPrefixes } from '#shared/wiring.ts';
 import { WorkflowError, type WorkflowIssue } from './errors.ts';
@@ -229,15 +230,24 @@ const autoscalingSchema = z
     inFlightTimeoutSec: posInt().default(d.inFlightTimeoutSec),
     alarmRepeatMin: posInt().max(1440).default(d.alarmRepeatMin),
     /**
-     * Where utilization comes from: a native metric name (OCI documents none for DAC utilization)
-     * or derived from token throughput / (units x tokensPerSecondPerUnit).
+     * Where utilization comes from: a metric name, or (hosting clusters only) derived from token
+     * throughput / (units x tokensPerSecondPerUnit). The default depends on the backend (see
+     * `defaultUtilization`): OCI documents no utilization metric for dedicated AI clusters, but
+     * does for model deployments.
      */
     utilization: z
       .discriminatedUnion('source', [
-        z.object({ source: z.literal('metric'), metric: z.string().min(1) }).strict(),
+        z
+          .object({
+            source: z.literal('metric'),
+            metric: z
+              .string()
+              .regex(/^[A-Za-z][A-Za-z0-9._-]{0,254}$/, 'must be a Monitoring metric name'),
+          })
+          .strict(),
         z.object({ source: z.literal('derived') }).strict(),
       ])
-      .default({ source: 'derived' }),
+      .optional(),
   })
   .strict();
 
@@ -353,6 +363,12 @@ function crossFieldChecks(w: WorkflowInput, ctx: z.RefinementCtx): void {
         `must cover minUnits x unitCostUsdPerMonth (${a.minUnits * a.unitCostUsdPerMonth})`,
       );
     }
+    if (ds && a.utilization?.source === 'derived') {
+      issue(
+        ['autoscaling', 'utilization', 'source'],
+        `derived utilization comes from GenAI token metrics; a model deployment uses one of its own metrics (default ${defaultDeploymentUtilizationMetric})`,
+      );
+    }
     if (ds) {
       const n = ds.deployment.instanceCount;
       if (n < a.minUnits || n > a.maxUnits) {
@@ -365,9 +381,26 @@ function crossFieldChecks(w: WorkflowInput, ctx: z.RefinementCtx): void {
   }
 }
 
+/**
+ * Where a workflow's utilization comes from when its autoscaling section does not say: derived from
+ * token metrics for hosting clusters (OCI documents no utilization metric for them: oci-facts C),
+ * the deployment's own GPU metric for model deployments (metrics-model-deploy.htm).
+ */
+export function defaultUtilization(
+  backend: Backend,
+): { source: 'derived' } | { source: 'metric'; metric: string } {
+  return backend === Backend.DATASCIENCE
+    ? { source: 'metric', metric: defaultDeploymentUtilizationMetric }
+    : { source: 'derived' };
+}
+
 /** The schema of one workflow document, defaults applied. */
 export const workflowSchema = workflowObject.superRefine(crossFieldChecks).transform((w) => ({
   ...w,
+  autoscaling: w.autoscaling && {
+    ...w.autoscaling,
+    utilization: w.autoscaling.utilization ?? defaultUtilization(w.backend),
+  },
   dataset: {
     ...w.dataset,
     format:

@@ -17,13 +17,15 @@ import { ObjectStorageClient } from 'oci-objectstorage';
 import { silentLogger, type Logger } from '#shared/log.ts';
 import { Notifier } from '#shared/notify.ts';
 import { handleAlarm, policyFromAutoscaling, type ScaleResult } from '#shared/pipeline/scale.ts';
-import type { ScalingPolicy } from '#shared/scaling/policy.ts';
 import {
   publishDerivedUtilization,
   type UtilizationSummary,
 } from '#shared/pipeline/utilization.ts';
-import { formatAlarmBody, type ScalingRule } from '#shared/scaling/alarm.ts';
-import { alarmRulesFor } from '#shared/scaling/simulate.ts';
+import {
+  clusterAlarmDefinitions,
+  type AlarmDefinition,
+  type AlarmOverrides,
+} from '#shared/scaling/alarm-definitions.ts';
 import { createClusterRepository } from '#shared/state/clusters.ts';
 import { ObjectStorageStore } from '#shared/state/object-storage.ts';
 import type { Workflow } from '#workflows/schema.ts';
@@ -33,82 +35,49 @@ import type { Emulator, FunctionInvoker } from './index.ts';
 import type { MonitoringService } from './monitoring.ts';
 
 /** Test-sized overrides of the alarm windows; by default they are the policy's own. */
-export interface ScenarioAlarmSettings {
-  /** pendingDuration of each rule in minutes, overriding `alarmRulesFor(policy)`. */
-  pendingMin: Partial<Record<ScalingRule, number>>;
-  /** MQL interval of each rule in minutes, overriding `alarmRulesFor(policy)`. */
-  intervalMin: Partial<Record<ScalingRule, number>>;
-  repeatMin: number;
-}
+export type ScenarioAlarmSettings = AlarmOverrides;
 
 export interface ScalingAlarmsOptions {
-  clusterId: string;
+  /** From `clusterAlarmDefinitions` or `deploymentAlarmDefinitions` (shared/scaling). */
+  definitions: readonly AlarmDefinition[];
   compartmentId: string;
   /** The alarms topic (subscribed by scale-dac). */
   topicId: string;
-  /** Thresholds, windows and repeats come from the policy, as Terraform's defaults do. */
-  policy: ScalingPolicy;
   namePrefix: string;
-  settings?: Partial<ScenarioAlarmSettings>;
 }
 
-/** Where each simulated metric lives (the Terraform defaults; OCI documents neither name). */
-const metricQuery = {
-  p99LatencyMs: {
-    namespace: 'oci_generativeai',
-    metric: 'InvocationLatency',
-    statistic: 'percentile(0.99)',
-  },
-  utilizationPct: {
-    namespace: 'dacflow_autoscaling',
-    metric: 'DerivedUtilization',
-    statistic: 'mean()',
-  },
-} as const;
-
 /**
- * Creates the scaling alarms of terraform/monitoring.tf for one cluster through the real
- * MonitoringClient: the rules of `alarmRulesFor(policy)` (what the simulator evaluated and what
- * `npm run check:terraform` holds Terraform to), with the same query shapes and bodies; returns
- * their ids by rule. The local stack calls it to mirror a Terraform deployment.
+ * Creates scaling alarms through the real MonitoringClient exactly as Terraform shapes them
+ * (terraform/monitoring.tf for a hosting cluster, terraform/datascience.tf for a workflow's model
+ * deployments: `npm run check:terraform` holds both to the same definitions); returns their ids by
+ * rule. The local stack calls it to mirror a Terraform deployment.
  */
 export async function createScalingAlarms(
   monitoring: Pick<MonitoringClient, 'createAlarm'>,
   o: ScalingAlarmsOptions,
 ): Promise<Record<string, string>> {
-  const filter = `{resourceId = "${o.clusterId}"}`;
-  const rules = alarmRulesFor(o.policy).map((spec) => {
-    const q = metricQuery[spec.metric as keyof typeof metricQuery];
-    const interval = o.settings?.intervalMin?.[spec.rule] ?? spec.intervalMin;
-    return {
-      rule: spec.rule,
-      namespace: q.namespace,
-      query: `${q.metric}[${interval}m]${filter}.${q.statistic} ${spec.comparison === 'above' ? '>' : '<'} ${spec.threshold}`,
-      pending: o.settings?.pendingMin?.[spec.rule] ?? spec.pendingMin,
-      repeat: o.settings?.repeatMin ?? spec.repeatMin,
-      severity: spec.comparison === 'above' ? 'CRITICAL' : 'WARNING',
-    };
-  });
   const ids: Record<string, string> = {};
-  for (const r of rules) {
+  for (const d of o.definitions) {
     const created = await monitoring.createAlarm({
       createAlarmDetails: {
-        displayName: `${o.namePrefix}-${r.rule}`,
+        displayName: `${o.namePrefix}-${d.rule}`,
         compartmentId: o.compartmentId,
         metricCompartmentId: o.compartmentId,
-        namespace: r.namespace,
-        query: r.query,
-        severity: r.severity,
+        namespace: d.namespace,
+        query: d.query,
+        severity: d.severity,
         destinations: [o.topicId],
         isEnabled: true,
-        pendingDuration: `PT${r.pending}M`,
-        repeatNotificationDuration: `PT${r.repeat}M`,
+        pendingDuration: `PT${d.pendingMin}M`,
+        repeatNotificationDuration: `PT${d.repeatMin}M`,
+        isNotificationsPerMetricDimensionEnabled: d.splitPerStream,
         messageFormat: models.CreateAlarmDetails.MessageFormat.Raw,
-        ruleName: r.rule,
-        body: formatAlarmBody(o.clusterId, r.rule),
+        ruleName: d.rule,
+        alarmSummary: d.summary,
+        body: d.body,
       },
     });
-    ids[r.rule] = created.alarm.id;
+    ids[d.rule] = created.alarm.id;
   }
   return ids;
 }
@@ -195,12 +164,10 @@ export async function startAutoscalingScenario(
     (await topic(`dacflow-scaling-${suffix}`, 'EMAIL', 'ops@example.com'));
 
   const alarmIds = await createScalingAlarms(monitoring, {
-    clusterId: o.clusterId,
+    definitions: clusterAlarmDefinitions(policy, o.clusterId, a),
     compartmentId: emu.compartmentId,
     topicId: alarmsTopicId,
-    policy,
     namePrefix: `dacflow-${o.workflow.name}-${suffix}`,
-    settings: a,
   });
 
   const bucket = o.stateBucket ?? 'dacflow-state';

@@ -121,3 +121,12 @@ export function objectStorageNamespace(
   }
   return p;
 }
+
+/**
+ * The exports of a CommonJS SDK package loaded with `import()`. Node gives its named exports, but
+ * an esbuild bundle with code splitting (scripts/build.mjs) gives only `default` (module.exports),
+ * so the named exports would be undefined in a deployed function.
+ */
+export function cjsExports<T>(mod: T): T {
+  return (mod as { default?: T }).default ?? mod;
+}

@@ -1,32 +1,37 @@
 /**
  * The scale-dac use case: one Monitoring alarm message (delivered by Notifications to the
- * function, at least once) becomes at most one `updateDedicatedAiCluster` call.
+ * function, at least once) becomes at most one resize: `updateDedicatedAiCluster` (unit count) for
+ * a hosting cluster, or `updateModelDeployment` (FIXED_SIZE instance count) for a Data Science
+ * model deployment. The same policy, bounds, cooldowns and lease govern both.
  *
- * Flow: parse (shared/scaling/alarm.ts) -> read the cluster -> find the workflow that manages it
- * (its `genai.hostingClusters` names the cluster by OCID or display name) -> drop duplicates
+ * Flow: parse (shared/scaling/alarm.ts) -> read the resource -> find the workflow that manages it
+ * (a cluster: its `genai.hostingClusters` names it by OCID or display name; a model deployment:
+ * its `dacflowWorkflow` tag, which must be the workflow the alarm body names) -> drop duplicates
  * (dedupeKey + timestamp, kept in the cluster record) -> take the cluster's lease (expiring with
  * the invocation) -> re-read the cluster for a fresh etag -> `decideScaling` -> update with
  * `ifMatch` -> save the decision and release the lease in one conditional write -> notify.
  *
- * Safety: RESET never scales and FIRING_TO_OK only records (the pure policy); a cluster that is
+ * Safety: RESET never scales and FIRING_TO_OK only records (the pure policy); a resource that is
  * UPDATING waits for the next REPEAT; a 412 (someone else changed the cluster) or 409 records the
  * message and waits for the next REPEAT with a fresh read; throttling or a 5xx that outlived the
  * SDK's retries does not record the message, so a redelivery can act.
  */
+import type { DataScienceClient, models as dsModels } from 'oci-datascience';
 import { GenerativeAiClient } from 'oci-generativeai';
 import { ObjectStorageClient } from 'oci-objectstorage';
 import { NotificationDataPlaneClient } from 'oci-ons';
 import { getConfig, loadWorkflows } from '#shared/config.ts';
 import * as clients from '#shared/oci/clients.ts';
+import { cjsExports } from '#shared/oci/clients.ts';
 import * as notify from '#shared/notify.ts';
 import * as cas from '#shared/state/cas.ts';
 import * as store from '#shared/state/object-storage.ts';
 import * as clusters from '#shared/state/clusters.ts';
 import type { ClusterRepository } from '#shared/state/clusters.ts';
-import type { ScalingNotification } from '#shared/notify.ts';
+import type { ScalingNotification, ScaledResourceKind } from '#shared/notify.ts';
 import { errorMessage } from '#shared/errors.ts';
 import type { Logger } from '#shared/log.ts';
-import { parseAlarmMessage } from '#shared/scaling/alarm.ts';
+import { parseAlarmMessage, type AlarmSignal } from '#shared/scaling/alarm.ts';
 import {
   decideScaling,
   defaultScalingPolicy,
@@ -42,15 +47,25 @@ export type ScaleGenAiPort = Pick<
   'getDedicatedAiCluster' | 'updateDedicatedAiCluster'
 >;
 
+export type ScaleDataSciencePort = Pick<
+  DataScienceClient,
+  'getModelDeployment' | 'updateModelDeployment'
+>;
+
 export interface ScaleDeps {
   genai: ScaleGenAiPort;
+  /** Model deployments; absent when no workflow uses the datascience backend. */
+  datascience?: ScaleDataSciencePort;
   clusters: ClusterRepository<ClusterScalingState>;
   workflows: readonly Workflow[];
   /** Publishes a scaling notification (shared/notify.ts Notifier). Must not throw. */
   notify(n: ScalingNotification, workflow: Workflow): Promise<void>;
   now(): Date;
   log: Logger;
-  /** The dimension naming the cluster when an alarm has no dacflow body (`resourceId`). */
+  /**
+   * The dimension naming the resource when the alarm body does not (`resourceId`): hosting-cluster
+   * alarms without a dacflow body, and every model-deployment alarm.
+   */
   resourceDimension?: string;
   /**
    * How long to wait for another invocation's lease on the same cluster (default 10 s, never
@@ -72,15 +87,15 @@ export interface ScaleInvocation {
 }
 
 export const ScaleOutcome = {
-  /** The cluster update was accepted. */
+  /** The cluster or model deployment update was accepted. */
   Scaled: 'SCALED',
   /** The policy said NONE (or the message only records a state change). */
   NoAction: 'NO_ACTION',
   /** Seen before (dedupeKey + timestamp). */
   Duplicate: 'DUPLICATE',
-  /** Not an alarm dacflow can act on (parse error, unknown or unmanaged cluster). */
+  /** Not an alarm dacflow can act on (parse error, unknown or unmanaged resource). */
   Ignored: 'IGNORED',
-  /** Another invocation held the cluster's lease for the whole wait; the next REPEAT re-delivers. */
+  /** Another invocation held the resource's lease for the whole wait; the next REPEAT re-delivers. */
   Busy: 'BUSY',
   /** The update was refused (412, 409, 4xx) or failed after retries. */
   Failed: 'FAILED',
@@ -92,7 +107,9 @@ export interface ScaleResult {
   /** Stable code for IGNORED and FAILED. */
   code?: string;
   reason: string;
+  /** The scaled resource's OCID: a hosting cluster or (resourceKind MODEL_DEPLOYMENT) a deployment. */
   clusterId?: string;
+  resourceKind?: ScaledResourceKind;
   workflow?: string;
   rule?: string;
   alarmType?: string;
@@ -141,6 +158,174 @@ export function monthlyCostUsd(units: number, policy: ScalingPolicy): number {
   return units * policy.unitCostUsdPerMonth;
 }
 
+/**
+ * One resource scale-dac resizes, as just read: a hosting cluster (units) or a model deployment
+ * (instances; `modelId` is needed again to update it).
+ */
+interface Scalable {
+  id: string;
+  displayName?: string;
+  units: number;
+  lifecycleState: string;
+  etag: string | undefined;
+  tags: Readonly<Record<string, string>>;
+  modelId?: string;
+}
+
+/** Why an alarm's resource is not one dacflow resizes. */
+interface NotManaged {
+  code: string;
+  reason: string;
+}
+
+/** How scale-dac reads, attributes and resizes one kind of resource. */
+interface TargetKind {
+  kind: ScaledResourceKind;
+  /** For messages: "cluster" or "model deployment". */
+  noun: string;
+  read(id: string): Promise<Scalable | NotManaged>;
+  workflowFor(
+    workflows: readonly Workflow[],
+    r: Scalable,
+    signal: AlarmSignal,
+  ): Workflow | NotManaged;
+  /** Starts the resize; returns the work request id. */
+  resize(r: Scalable, units: number): Promise<string | undefined>;
+  readOperation: string;
+  updateOperation: string;
+}
+
+const modelDeploymentOcid = /^ocid1\.datasciencemodeldeployment\./;
+
+function clusterTarget(genai: ScaleGenAiPort): TargetKind {
+  return {
+    kind: 'DEDICATED_AI_CLUSTER',
+    noun: 'cluster',
+    readOperation: 'getDedicatedAiCluster',
+    updateOperation: 'updateDedicatedAiCluster',
+    async read(id) {
+      const res = await genai.getDedicatedAiCluster({ dedicatedAiClusterId: id });
+      const c = res.dedicatedAiCluster;
+      return {
+        id: c.id,
+        ...(c.displayName ? { displayName: c.displayName } : {}),
+        units: c.unitCount,
+        lifecycleState: c.lifecycleState,
+        etag: res.etag,
+        tags: c.freeformTags ?? {},
+      };
+    },
+    workflowFor(workflows, r, signal) {
+      const w = managingWorkflow(workflows, r);
+      if (!w?.autoscaling || (signal.workflow !== undefined && signal.workflow !== w.name)) {
+        return {
+          code: 'CLUSTER_NOT_MANAGED',
+          reason: 'no workflow with autoscaling lists this cluster in genai.hostingClusters',
+        };
+      }
+      return w;
+    },
+    async resize(r, units) {
+      const res = await genai.updateDedicatedAiCluster({
+        dedicatedAiClusterId: r.id,
+        updateDedicatedAiClusterDetails: { unitCount: units },
+        ...(r.etag ? { ifMatch: r.etag } : {}),
+      });
+      return res.opcWorkRequestId;
+    },
+  };
+}
+
+function deploymentTarget(ds: ScaleDataSciencePort): TargetKind {
+  return {
+    kind: 'MODEL_DEPLOYMENT',
+    noun: 'model deployment',
+    readOperation: 'getModelDeployment',
+    updateOperation: 'updateModelDeployment',
+    async read(id) {
+      const res = await ds.getModelDeployment({ modelDeploymentId: id });
+      const md = res.modelDeployment;
+      const config = md.modelDeploymentConfigurationDetails as
+        dsModels.SingleModelDeploymentConfigurationDetails | undefined;
+      const policy = config?.modelConfigurationDetails?.scalingPolicy;
+      if (config?.deploymentType !== 'SINGLE_MODEL' || !config.modelConfigurationDetails) {
+        return {
+          code: 'DEPLOYMENT_TYPE_UNSUPPORTED',
+          reason: `model deployment type ${config?.deploymentType ?? '(none)'}: dacflow resizes SINGLE_MODEL deployments`,
+        };
+      }
+      if (policy?.policyType !== 'FIXED_SIZE') {
+        // OCI's own autoscaling owns the count; two controllers on one deployment would flap.
+        return {
+          code: 'DEPLOYMENT_AUTOSCALED_BY_OCI',
+          reason: `model deployment scaling policy is ${policy?.policyType ?? '(none)'}: dacflow only resizes FIXED_SIZE deployments`,
+        };
+      }
+      return {
+        id: md.id,
+        displayName: md.displayName,
+        units: (policy as dsModels.FixedSizeScalingPolicy).instanceCount,
+        lifecycleState: md.lifecycleState,
+        etag: res.etag,
+        tags: md.freeformTags ?? {},
+        modelId: config.modelConfigurationDetails.modelId,
+      };
+    },
+    workflowFor(workflows, r, signal) {
+      // Deploys tag each deployment with its workflow (shared/pipeline/datascience.ts).
+      const tag = r.tags.dacflowWorkflow;
+      if (tag === undefined) {
+        return {
+          code: 'DEPLOYMENT_NOT_MANAGED',
+          reason: 'the model deployment has no dacflowWorkflow tag: dacflow did not create it',
+        };
+      }
+      if (signal.workflow !== undefined && signal.workflow !== tag) {
+        // One alarm per workflow covers the whole compartment: another workflow's alarm.
+        return {
+          code: 'OTHER_WORKFLOW',
+          reason: `the model deployment belongs to workflow ${tag}, the alarm to ${signal.workflow}`,
+        };
+      }
+      const w = workflows.find((x) => x.name === tag && x.datascience && x.autoscaling);
+      return (
+        w ?? {
+          code: 'DEPLOYMENT_NOT_MANAGED',
+          reason: `workflow ${tag} is not a datascience workflow with autoscaling`,
+        }
+      );
+    },
+    async resize(r, units) {
+      const details: dsModels.UpdateSingleModelDeploymentConfigurationDetails = {
+        deploymentType: 'SINGLE_MODEL',
+        modelConfigurationDetails: {
+          modelId: r.modelId!,
+          scalingPolicy: { policyType: 'FIXED_SIZE', instanceCount: units },
+        },
+      };
+      const res = await ds.updateModelDeployment({
+        modelDeploymentId: r.id,
+        updateModelDeploymentDetails: { modelDeploymentConfigurationDetails: details },
+        ...(r.etag ? { ifMatch: r.etag } : {}),
+      });
+      return res.opcWorkRequestId;
+    },
+  };
+}
+
+function targetFor(deps: ScaleDeps, id: string): TargetKind | NotManaged {
+  if (!modelDeploymentOcid.test(id)) return clusterTarget(deps.genai);
+  if (!deps.datascience) {
+    return {
+      code: 'DEPLOYMENT_NOT_MANAGED',
+      reason: 'no datascience workflow is configured, so no model deployment is autoscaled',
+    };
+  }
+  return deploymentTarget(deps.datascience);
+}
+
+const isNotManaged = (x: object): x is NotManaged => 'code' in x && 'reason' in x;
+
 /** Handles one alarm message; never throws for a known failure (the result says what happened). */
 export async function handleAlarm(
   deps: ScaleDeps,
@@ -160,24 +345,28 @@ export async function handleAlarm(
     };
   }
   const signal = parsed.signal;
-  const base = { clusterId: signal.clusterId, rule: signal.rule, alarmType: signal.type };
   const log = deps.log.child({ clusterId: signal.clusterId, rule: signal.rule, type: signal.type });
+  const target = targetFor(deps, signal.clusterId);
+  const base = {
+    clusterId: signal.clusterId,
+    ...(isNotManaged(target) ? {} : { resourceKind: target.kind }),
+    rule: signal.rule,
+    alarmType: signal.type,
+  };
+  if (isNotManaged(target)) {
+    log.warn('alarm for a resource no workflow autoscales', { code: target.code });
+    return { ...base, outcome: ScaleOutcome.Ignored, ...target, retryable: false };
+  }
 
-  const first = await readCluster(deps, signal.clusterId);
+  const first = await readResource(target, signal.clusterId);
   if (!first.ok) return { ...base, ...first.result };
-  const workflow = managingWorkflow(deps.workflows, first.cluster);
-  if (!workflow?.autoscaling) {
-    log.warn('alarm for a cluster no workflow autoscales', {});
-    return {
-      ...base,
-      outcome: ScaleOutcome.Ignored,
-      code: 'CLUSTER_NOT_MANAGED',
-      reason: 'no workflow with autoscaling lists this cluster in genai.hostingClusters',
-      retryable: false,
-    };
+  const workflow = target.workflowFor(deps.workflows, first.resource, signal);
+  if (isNotManaged(workflow)) {
+    log.warn(`alarm for a ${target.noun} no workflow autoscales`, { code: workflow.code });
+    return { ...base, outcome: ScaleOutcome.Ignored, ...workflow, retryable: false };
   }
   const withWf = { ...base, workflow: workflow.name };
-  const policy = policyFromAutoscaling(workflow.autoscaling);
+  const policy = policyFromAutoscaling(workflow.autoscaling!);
 
   // Cheap duplicate check before taking the lease; decideScaling checks again under it.
   const nowMs = deps.now().getTime();
@@ -190,32 +379,32 @@ export async function handleAlarm(
   const { token } = invocation;
   const lease = await acquireWithWait(deps, signal.clusterId, invocation);
   if (!lease.acquired) {
-    log.info('cluster busy with another invocation', {});
+    log.info(`${target.noun} busy with another invocation`, {});
     return {
       ...withWf,
       outcome: ScaleOutcome.Busy,
-      reason: 'another invocation holds the cluster lease; the next REPEAT re-delivers',
+      reason: `another invocation holds the ${target.noun} lease; the next REPEAT re-delivers`,
       retryable: true,
     };
   }
 
   try {
-    const fresh = await readCluster(deps, signal.clusterId);
+    const fresh = await readResource(target, signal.clusterId);
     if (!fresh.ok) {
       await deps.clusters.release(signal.clusterId, token, deps.now().getTime());
       return { ...withWf, ...fresh.result };
     }
-    const { cluster, etag } = fresh;
+    const resource = fresh.resource;
     const state = lease.record.scaling;
     const now = deps.now();
     const d = decideScaling(
       state,
       signal,
-      { unitCount: cluster.unitCount, lifecycleState: cluster.lifecycleState },
+      { unitCount: resource.units, lifecycleState: resource.lifecycleState },
       policy,
       now,
     );
-    const from = cluster.unitCount;
+    const from = resource.units;
     if (d.decision === 'NONE') {
       await deps.clusters.update(signal.clusterId, () => d.nextState, {
         nowMs: now.getTime(),
@@ -235,15 +424,11 @@ export async function handleAlarm(
     const costChange = monthlyCostUsd(d.targetUnits, policy) - monthlyCostUsd(from, policy);
     let workRequestId: string | undefined;
     try {
-      const res = await deps.genai.updateDedicatedAiCluster({
-        dedicatedAiClusterId: cluster.id,
-        updateDedicatedAiClusterDetails: { unitCount: d.targetUnits },
-        ...(etag ? { ifMatch: etag } : {}),
-      });
-      workRequestId = res.opcWorkRequestId;
+      workRequestId = await target.resize(resource, d.targetUnits);
     } catch (err) {
       return await updateFailed(deps, {
         err,
+        target,
         signalRecord: recordOnly(state, d.nextState),
         token,
         log,
@@ -260,7 +445,7 @@ export async function handleAlarm(
       nowMs: deps.now().getTime(),
       token,
     });
-    log.info('cluster scaled', {
+    log.info(`${target.noun} scaled`, {
       decision: d.decision,
       fromUnits: from,
       toUnits: d.targetUnits,
@@ -271,7 +456,8 @@ export async function handleAlarm(
       {
         kind: 'scaling',
         action: d.decision,
-        clusterId: cluster.id,
+        clusterId: resource.id,
+        ...(target.kind === 'MODEL_DEPLOYMENT' ? { resourceKind: target.kind } : {}),
         workflow: workflow.name,
         fromUnits: from,
         toUnits: d.targetUnits,
@@ -280,7 +466,7 @@ export async function handleAlarm(
         alarmIds: signal.alarmIds,
         at: now.toISOString(),
         ...(workRequestId ? { workRequestId } : {}),
-        dedupeKey: `${cluster.id}:${signal.dedupeId}`,
+        dedupeKey: `${resource.id}:${signal.dedupeId}`,
       },
       workflow,
     );
@@ -295,7 +481,7 @@ export async function handleAlarm(
       retryable: false,
     };
   } catch (err) {
-    // Unexpected (state store down, a bug): free the cluster so a retry can run, then fail.
+    // Unexpected (state store down, a bug): free the resource so a retry can run, then fail.
     await deps.clusters.release(signal.clusterId, token, deps.now().getTime()).catch(() => false);
     throw err;
   }
@@ -334,6 +520,7 @@ async function updateFailed(
   deps: ScaleDeps,
   f: {
     err: unknown;
+    target: TargetKind;
     signalRecord: ClusterScalingState;
     token: string;
     log: Logger;
@@ -348,6 +535,7 @@ async function updateFailed(
 ): Promise<ScaleResult> {
   const failure = classifyOciError(f.err);
   const clusterId = f.base.clusterId!;
+  const codePrefix = f.target.kind === 'MODEL_DEPLOYMENT' ? 'DEPLOYMENT' : 'CLUSTER';
   const nowMs = deps.now().getTime();
   const transient = failure.kind === 'TRANSIENT';
   const benign = failure.status === 412 || failure.status === 409;
@@ -357,7 +545,7 @@ async function updateFailed(
   } else {
     await deps.clusters.update(clusterId, () => f.signalRecord, { nowMs, token: f.token });
   }
-  f.log.warn('cluster update failed', {
+  f.log.warn(`${f.target.noun} update failed`, {
     status: failure.status,
     code: failure.code,
     fromUnits: f.from,
@@ -370,6 +558,7 @@ async function updateFailed(
         kind: 'scaling',
         action: 'SCALE_FAILED',
         clusterId,
+        ...(f.target.kind === 'MODEL_DEPLOYMENT' ? { resourceKind: f.target.kind } : {}),
         workflow: f.workflow.name,
         fromUnits: f.from,
         toUnits: f.to,
@@ -387,40 +576,26 @@ async function updateFailed(
     outcome: ScaleOutcome.Failed,
     code:
       failure.status === 412
-        ? 'CLUSTER_CHANGED'
+        ? `${codePrefix}_CHANGED`
         : failure.status === 409
-          ? 'CLUSTER_NOT_READY'
+          ? `${codePrefix}_NOT_READY`
           : failure.code,
     reason: benign
-      ? `cluster changed or not ready (HTTP ${failure.status}): re-read on the next REPEAT`
-      : `updateDedicatedAiCluster failed: HTTP ${failure.status} ${failure.code}`,
+      ? `${f.target.noun} changed or not ready (HTTP ${failure.status}): re-read on the next REPEAT`
+      : `${f.target.updateOperation} failed: HTTP ${failure.status} ${failure.code}`,
     fromUnits: f.from,
     toUnits: f.from,
     retryable: transient,
   };
 }
 
-type ReadOk = {
-  ok: true;
-  cluster: { id: string; displayName?: string; unitCount: number; lifecycleState: string };
-  etag: string | undefined;
-};
+type ReadOk = { ok: true; resource: Scalable };
 type ReadFail = { ok: false; result: ScaleResult };
 
-async function readCluster(deps: ScaleDeps, clusterId: string): Promise<ReadOk | ReadFail> {
+async function readResource(target: TargetKind, id: string): Promise<ReadOk | ReadFail> {
+  let read: Scalable | NotManaged;
   try {
-    const res = await deps.genai.getDedicatedAiCluster({ dedicatedAiClusterId: clusterId });
-    const c = res.dedicatedAiCluster;
-    return {
-      ok: true,
-      cluster: {
-        id: c.id,
-        ...(c.displayName ? { displayName: c.displayName } : {}),
-        unitCount: c.unitCount,
-        lifecycleState: c.lifecycleState,
-      },
-      etag: res.etag,
-    };
+    read = await target.read(id);
   } catch (err) {
     const f = classifyOciError(err);
     if (f.kind === 'NOT_FOUND') {
@@ -428,8 +603,8 @@ async function readCluster(deps: ScaleDeps, clusterId: string): Promise<ReadOk |
         ok: false,
         result: {
           outcome: ScaleOutcome.Ignored,
-          code: 'CLUSTER_NOT_FOUND',
-          reason: 'the cluster the alarm names does not exist',
+          code: target.kind === 'MODEL_DEPLOYMENT' ? 'DEPLOYMENT_NOT_FOUND' : 'CLUSTER_NOT_FOUND',
+          reason: `the ${target.noun} the alarm names does not exist`,
           retryable: false,
         },
       };
@@ -440,20 +615,24 @@ async function readCluster(deps: ScaleDeps, clusterId: string): Promise<ReadOk |
         result: {
           outcome: ScaleOutcome.Failed,
           code: f.code,
-          reason: `getDedicatedAiCluster failed: HTTP ${f.status}`,
+          reason: `${target.readOperation} failed: HTTP ${f.status}`,
           retryable: true,
         },
       };
     }
     throw err;
   }
+  if (isNotManaged(read)) {
+    return { ok: false, result: { outcome: ScaleOutcome.Ignored, ...read, retryable: false } };
+  }
+  return { ok: true, resource: read };
 }
 
 let wired: Promise<Omit<ScaleDeps, 'log'>> | undefined;
 
 /**
- * The scale-dac dependencies from the function's configuration: the shared GenerativeAiClient,
- * the Object Storage state store (cluster records under `clusters/`) and the notifier. Built once
+ * The scale-dac dependencies from the function's configuration: the shared GenerativeAiClient
+ * (and DataScienceClient when a workflow uses that backend), the Object Storage state store (cluster records under `clusters/`) and the notifier. Built once
  * per container; a failed build is retried by the next call.
  */
 export async function scaleDepsFromEnv(log: Logger): Promise<ScaleDeps> {
@@ -476,8 +655,13 @@ async function buildScaleDeps(log: Logger): Promise<Omit<ScaleDeps, 'log'>> {
     cas.realCasDeps,
   );
   const notifier = new notify.Notifier(clients.getClient(NotificationDataPlaneClient), { log });
+  // The Data Science SDK module (a large one) is loaded only when some workflow uses that backend.
+  const datascience = workflows.some((w) => w.backend === 'datascience')
+    ? clients.getClient(cjsExports(await import('oci-datascience')).DataScienceClient)
+    : undefined;
   return {
     genai: clients.getClient(GenerativeAiClient),
+    ...(datascience ? { datascience } : {}),
     clusters: repo,
     workflows,
     async notify(n, workflow) {

@@ -9,7 +9,7 @@ import { ObjectStorageClient } from 'oci-objectstorage';
 import { NotificationDataPlaneClient } from 'oci-ons';
 import { getConfig, loadWorkflows } from '#shared/config.ts';
 import type { Logger } from '#shared/log.ts';
-import { getClient, objectStorageNamespace } from '#shared/oci/clients.ts';
+import { cjsExports, getClient, objectStorageNamespace } from '#shared/oci/clients.ts';
 import { Notifier, runNotification } from '#shared/notify.ts';
 import { realCasDeps } from '#shared/state/cas.ts';
 import { ObjectStorageStore } from '#shared/state/object-storage.ts';
@@ -68,13 +68,4 @@ async function build(log: Logger): Promise<Omit<PipelineDeps, 'log'>> {
     compartmentId: config.compartmentId,
     now: () => new Date(),
   };
-}
-
-/**
- * The exports of a CommonJS SDK package loaded with `import()`. Node gives its named exports, but
- * an esbuild bundle with code splitting (scripts/build.mjs) gives only `default` (module.exports),
- * so the named exports would be undefined in a deployed function.
- */
-function cjsExports<T>(mod: T): T {
-  return (mod as { default?: T }).default ?? mod;
 }

@@ -48,22 +48,32 @@ export interface AlarmSignal {
   timestampMs: number;
   severity: string;
   notificationType: NotificationType;
+  /**
+   * The workflow a model-deployment alarm belongs to (its body names the workflow, not a resource:
+   * one alarm covers every deployment in a compartment and `clusterId` is the firing stream's
+   * `resourceDimension`). Absent for hosting-cluster alarms.
+   */
+  workflow?: string;
   /** Alarm OCIDs named in the message (one for dacflow's alarms). */
   alarmIds: string[];
   /** Every finite metric value in the message, parsed from OCI's strings; may be empty. */
   metricValues: number[];
 }
 
-/** Where dacflow's alarm bodies keep their routing data. */
+/**
+ * Where dacflow's alarm bodies keep their routing data: a hosting-cluster alarm names its cluster;
+ * a model-deployment alarm names its workflow (the deployment comes from the firing stream).
+ */
 export interface DacflowAlarmBody {
-  dacflow: { clusterId: string; rule: ScalingRule };
+  dacflow: { clusterId: string; rule: ScalingRule } | { workflow: string; rule: ScalingRule };
 }
 
+const ruleSchema = z.enum(scalingRules as [ScalingRule, ...ScalingRule[]]);
 const bodySchema = z.object({
-  dacflow: z.strictObject({
-    clusterId: z.string().min(1).max(512),
-    rule: z.enum(scalingRules as [ScalingRule, ...ScalingRule[]]),
-  }),
+  dacflow: z.union([
+    z.strictObject({ clusterId: z.string().min(1).max(512), rule: ruleSchema }),
+    z.strictObject({ workflow: z.string().min(1).max(64), rule: ruleSchema }),
+  ]),
 });
 
 /**
@@ -72,6 +82,16 @@ const bodySchema = z.object({
  */
 export function formatAlarmBody(clusterId: string, rule: ScalingRule): string {
   const body: DacflowAlarmBody = { dacflow: { clusterId, rule } };
+  return JSON.stringify(body);
+}
+
+/**
+ * The body of a workflow's model-deployment alarm (one per rule, covering every deployment in the
+ * compartment, split per metric stream). Terraform: `jsonencode({ dacflow = { workflow = ...,
+ * rule = ... } })`.
+ */
+export function formatDeploymentAlarmBody(workflow: string, rule: ScalingRule): string {
+  const body: DacflowAlarmBody = { dacflow: { workflow, rule } };
   return JSON.stringify(body);
 }
 
@@ -164,12 +184,12 @@ function collectValues(raw: unknown, into: number[]): void {
   }
 }
 
-function findDimension(raw: unknown, name: string): string | undefined {
-  if (!Array.isArray(raw)) return undefined;
+/** Every distinct non-empty value of dimension `name`, in order of appearance. */
+function dimensionValues(raw: unknown, name: string, into: Set<string>): void {
+  if (!Array.isArray(raw)) return;
   for (const d of raw.slice(0, MAX_ELEMENTS)) {
-    if (isRecord(d) && typeof d[name] === 'string' && d[name] !== '') return d[name];
+    if (isRecord(d) && typeof d[name] === 'string' && d[name] !== '') into.add(d[name]);
   }
-  return undefined;
 }
 
 function parseNotificationType(v: unknown): NotificationType {
@@ -187,7 +207,9 @@ function parseNotificationType(v: unknown): NotificationType {
  * example is malformed, `metricValues` appears both at the top level and inside each
  * `alarmMetaData` element, values are strings, and `body` may be null or any text. The cluster id
  * and rule come from dacflow's JSON body; without one, the cluster id falls back to the
- * `resourceDimension` dimension and the rule to a rule name appearing in the alarm title.
+ * `resourceDimension` dimension and the rule to a rule name appearing in the alarm title. A body
+ * naming a workflow (a model-deployment alarm) takes the resource from that dimension, and must
+ * name exactly one.
  */
 export function parseAlarmMessage(
   input: unknown,
@@ -245,16 +267,18 @@ export function parseAlarmMessage(
   const metricValues: number[] = [];
   collectValues(msg.metricValues, metricValues);
   const alarmIds: string[] = [];
-  let dimensionCluster: string | undefined;
+  const dimensionIds = new Set<string>();
   for (const m of meta) {
     if (!isRecord(m)) continue;
     if (typeof m.id === 'string') alarmIds.push(m.id);
     collectValues(m.metricValues, metricValues);
-    dimensionCluster ??= findDimension(m.dimensions, dimension);
+    dimensionValues(m.dimensions, dimension, dimensionIds);
   }
-  dimensionCluster ??= findDimension(msg.dimensions, dimension);
+  dimensionValues(msg.dimensions, dimension, dimensionIds);
+  const dimensionCluster = dimensionIds.values().next().value;
 
   let clusterId: string | undefined;
+  let workflow: string | undefined;
   let rule: ScalingRule | undefined;
   if (typeof msg.body === 'string' && msg.body.trim() !== '') {
     let body: unknown;
@@ -274,9 +298,20 @@ export function parseAlarmMessage(
           },
         );
       }
-      clusterId = parsed.data.dacflow.clusterId;
-      rule = parsed.data.dacflow.rule;
+      const d = parsed.data.dacflow;
+      rule = d.rule;
+      if ('clusterId' in d) clusterId = d.clusterId;
+      else workflow = d.workflow;
     }
+  }
+  if (workflow !== undefined && dimensionIds.size > 1) {
+    // One alarm covers every deployment of the compartment: a grouped message naming several
+    // cannot say which one to resize (the alarm must split notifications per metric stream).
+    return fail(
+      AlarmParseCode.AmbiguousTarget,
+      `alarm message names ${dimensionIds.size} resources; a workflow alarm must split notifications per metric stream`,
+      { dedupeKey, resources: dimensionIds.size },
+    );
   }
   clusterId ??= dimensionCluster;
   if (rule === undefined && typeof msg.title === 'string') {
@@ -287,7 +322,7 @@ export function parseAlarmMessage(
   if (clusterId === undefined) {
     return fail(
       AlarmParseCode.NoCluster,
-      `alarm names no cluster (no dacflow body, no ${dimension} dimension)`,
+      `alarm names no resource (no clusterId in a dacflow body, no ${dimension} dimension)`,
       {
         dedupeKey,
       },
@@ -303,6 +338,7 @@ export function parseAlarmMessage(
       type: type as AlarmMessageType,
       rule,
       clusterId,
+      ...(workflow !== undefined ? { workflow } : {}),
       timestampMs,
       severity: typeof msg.severity === 'string' ? msg.severity : 'UNKNOWN',
       notificationType: parseNotificationType(msg.notificationType),

@@ -8,6 +8,8 @@ export const AlarmParseCode = {
   UnknownType: 'ALARM_TYPE_UNKNOWN',
   BodyInvalid: 'ALARM_BODY_INVALID',
   NoCluster: 'ALARM_CLUSTER_UNKNOWN',
+  /** A workflow (model-deployment) alarm whose grouped message names several resources. */
+  AmbiguousTarget: 'ALARM_TARGET_AMBIGUOUS',
   NoRule: 'ALARM_RULE_UNKNOWN',
 } as const;
 export type AlarmParseCode = (typeof AlarmParseCode)[keyof typeof AlarmParseCode];

@@ -4,6 +4,7 @@ import {
   ScalingRule,
   buildAlarmMessage,
   formatAlarmBody,
+  formatDeploymentAlarmBody,
   parseAlarmMessage,
   scalingRules,
 } from '#shared/scaling/alarm.ts';
@@ -236,5 +237,68 @@ describe('parseAlarmMessage', () => {
     expect(JSON.parse(formatAlarmBody('c', ScalingRule.UtilizationLow))).toEqual({
       dacflow: { clusterId: 'c', rule: 'utilization-low' },
     });
+  });
+});
+
+describe('model-deployment (workflow) alarms', () => {
+  const MD = 'ocid1.datasciencemodeldeployment.oc1.eu-frankfurt-1.aaaamd';
+  const split = (dims: Record<string, string>[], body: unknown) =>
+    grouped({
+      body,
+      notificationType: 'Split messages per metric stream',
+      alarmMetaData: [
+        {
+          id: ALARM,
+          status: 'FIRING',
+          namespace: 'oci_datascience_modeldeploy',
+          query: 'PredictLatency[1m].groupBy(resourceId).percentile(0.99) > 5000',
+          dimensions: dims,
+          metricValues: dims.map(() => ({ 'PredictLatency[1m]': '7100' })),
+        },
+      ],
+    });
+
+  it('takes the workflow from the body and the deployment from the stream', () => {
+    const r = parseAlarmMessage(
+      split([{ resourceId: MD }], formatDeploymentAlarmBody('aqua', ScalingRule.LatencyP99High)),
+    );
+    expect(r.ok && r.signal).toMatchObject({
+      clusterId: MD,
+      workflow: 'aqua',
+      rule: ScalingRule.LatencyP99High,
+      notificationType: 'SPLIT',
+      metricValues: [7100],
+    });
+  });
+
+  it('refuses a message naming several deployments, and one naming none', () => {
+    const body = formatDeploymentAlarmBody('aqua', ScalingRule.UtilizationLow);
+    const two = parseAlarmMessage(split([{ resourceId: MD }, { resourceId: `${MD}2` }], body));
+    expect(!two.ok && two.error.code).toBe(AlarmParseCode.AmbiguousTarget);
+    // The same deployment twice (one stream per result dimension) is still one deployment.
+    const same = parseAlarmMessage(
+      split(
+        [
+          { resourceId: MD, result: 'Success' },
+          { resourceId: MD, result: 'Failure' },
+        ],
+        body,
+      ),
+    );
+    expect(same.ok && same.signal.clusterId).toBe(MD);
+    const none = parseAlarmMessage(split([], body));
+    expect(!none.ok && none.error.code).toBe(AlarmParseCode.NoCluster);
+  });
+
+  it('rejects a body with both a cluster and a workflow', () => {
+    const r = parseAlarmMessage(
+      split(
+        [{ resourceId: MD }],
+        JSON.stringify({
+          dacflow: { clusterId: CLUSTER, workflow: 'aqua', rule: 'utilization-low' },
+        }),
+      ),
+    );
+    expect(!r.ok && r.error.code).toBe(AlarmParseCode.BodyInvalid);
   });
 });

@@ -132,6 +132,25 @@ describe('defaults', () => {
     // The product notes' thresholds that the policy keeps as they are.
     expect(w.autoscaling).toMatchObject({ latencyP99ThresholdMs: 5000, lowUtilizationPct: 30 });
   });
+
+  test("a model deployment's utilization defaults to its own GPU metric; a named one is kept", () => {
+    const w = parseWorkflow(
+      stringify(withField(dsDoc(), 'autoscaling', { minUnits: 1, maxUnits: 3 })),
+      'w.yaml',
+    );
+    expect(w.autoscaling?.utilization).toEqual({ source: 'metric', metric: 'GPUCoreUtilization' });
+    const named = parseWorkflow(
+      stringify(
+        withField(dsDoc(), 'autoscaling', {
+          minUnits: 1,
+          maxUnits: 3,
+          utilization: { source: 'metric', metric: 'CpuUtilization' },
+        }),
+      ),
+      'w.yaml',
+    );
+    expect(named.autoscaling?.utilization).toEqual({ source: 'metric', metric: 'CpuUtilization' });
+  });
 });
 
 describe('unknown keys', () => {
@@ -315,6 +334,26 @@ describe('cross-field rules', () => {
       () =>
         withField(genaiDoc(), 'autoscaling', { minUnits: 4, maxUnits: 8, maxMonthlyCostUsd: 5000 }),
       'autoscaling.maxMonthlyCostUsd',
+    ],
+    [
+      'derived utilization on a model deployment (no token metrics)',
+      () =>
+        withField(dsDoc(), 'autoscaling', {
+          minUnits: 1,
+          maxUnits: 4,
+          utilization: { source: 'derived' },
+        }),
+      'autoscaling.utilization.source',
+    ],
+    [
+      'a metric name MQL cannot hold',
+      () =>
+        withField(genaiDoc(), 'autoscaling', {
+          minUnits: 1,
+          maxUnits: 4,
+          utilization: { source: 'metric', metric: 'Util}.mean() > 1' },
+        }),
+      'autoscaling.utilization.metric',
     ],
     [
       'a deployment size outside the autoscaling range',
