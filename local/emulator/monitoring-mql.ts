@@ -3,12 +3,13 @@
  * by a small recursive-descent parser so a bad query gets a precise 400 instead of a silent
  * mismatch:
  *
- *   Metric[1m]{dim = "v", dim2 = "w"}.mean() > 5000
+ *   Metric[1m]{dim = "v", dim2 = "w"}.groupBy(dim3, dim4).mean() > 5000
  *
  * interval in minutes or hours (`[1m]`, `[5m]`, `[1h]`), an optional dimension filter of `=`
- * matches, exactly one statistic (`mean`, `sum`, `max`, `min`, `count`, `percentile(q)`), and an
- * optional comparison (`>`, `>=`, `<`, `<=`, `==`, `!=`) with a number. Grouping, joins,
- * `absent()` and arithmetic are not in the subset and are rejected by name.
+ * matches, an optional grouping function (`groupBy(d1, d2, ...)` or `grouping()`), exactly one
+ * statistic (`mean`, `sum`, `max`, `min`, `count`, `percentile(q)`), and an optional comparison
+ * (`>`, `>=`, `<`, `<=`, `==`, `!=`) with a number. Joins, `absent()` and arithmetic are not in the
+ * subset and are rejected by name.
  */
 
 export const mqlStatistics = ['mean', 'sum', 'max', 'min', 'count', 'percentile'] as const;
@@ -17,10 +18,23 @@ export type MqlStatistic = (typeof mqlStatistics)[number];
 export const mqlOperators = ['>', '>=', '<', '<=', '==', '!='] as const;
 export type MqlOperator = (typeof mqlOperators)[number];
 
+/**
+ * A grouping function. `groupBy(d1, d2)` merges the streams that share values of d1 and d2 into one
+ * stream carrying only those dimensions; `grouping()` (no dimensions) merges every stream into one
+ * stream without dimensions (query-metric-groupby.htm, query-metric-grouping.htm).
+ */
+export interface MqlGrouping {
+  function: 'groupBy' | 'grouping';
+  /** The named dimensions, in query order; empty for `grouping()`. */
+  dimensions: string[];
+}
+
 export interface MqlQuery {
   metric: string;
   intervalMin: number;
   filters: Record<string, string>;
+  /** Absent when the query has no grouping function: each stream is evaluated on its own. */
+  grouping?: MqlGrouping;
   statistic: MqlStatistic;
   /** For `percentile(q)`: q in (0, 1). */
   quantile?: number;
@@ -40,16 +54,9 @@ export class MqlError extends Error {
   }
 }
 
-const unsupported = new Set([
-  'groupBy',
-  'grouping',
-  'absent',
-  'rate',
-  'increment',
-  'first',
-  'last',
-  'join',
-]);
+const groupingFunctions = new Set(['groupBy', 'grouping']);
+
+const unsupported = new Set(['absent', 'rate', 'increment', 'first', 'last', 'join']);
 
 class Parser {
   private pos = 0;
@@ -115,8 +122,24 @@ class Parser {
       }
     }
     this.expect('.', 'a statistic');
-    const statStart = this.pos;
-    const name = this.match(/[A-Za-z]+/y);
+    this.ws();
+    let statStart = this.pos;
+    let name = this.match(/[A-Za-z]+/y);
+    let grouping: MqlGrouping | undefined;
+    if (name !== undefined && groupingFunctions.has(name)) {
+      // OCI's order: Metric[interval]{filters}.groupingFunction().statistic() (MQL reference).
+      grouping = this.grouping(name as MqlGrouping['function']);
+      this.expect('.', 'a statistic after the grouping function');
+      this.ws();
+      statStart = this.pos;
+      name = this.match(/[A-Za-z]+/y);
+      if (name !== undefined && groupingFunctions.has(name)) {
+        throw new MqlError(
+          `only one grouping function per query (found .${grouping.function}() and .${name}())`,
+          statStart,
+        );
+      }
+    }
     if (!name) throw new MqlError('expected a statistic such as mean()', this.pos);
     if (unsupported.has(name)) {
       throw new MqlError(`${name}() is not supported by the emulator`, statStart);
@@ -143,9 +166,11 @@ class Parser {
       const at = this.pos + 1;
       const next = this.match(/\.[A-Za-z]+/y)?.slice(1) ?? '';
       throw new MqlError(
-        unsupported.has(next) || (mqlStatistics as readonly string[]).includes(next)
-          ? `only one statistic is supported (found .${next}())`
-          : `unexpected .${next}`,
+        groupingFunctions.has(next)
+          ? `${next}() must come before the statistic`
+          : unsupported.has(next) || (mqlStatistics as readonly string[]).includes(next)
+            ? `only one statistic is supported (found .${next}())`
+            : `unexpected .${next}`,
         at,
       );
     }
@@ -164,11 +189,44 @@ class Parser {
       metric,
       intervalMin,
       filters,
+      ...(grouping ? { grouping } : {}),
       statistic: name as MqlStatistic,
       ...(quantile !== undefined ? { quantile } : {}),
       ...(condition ? { condition } : {}),
       expression: this.text.slice(0, expressionEnd).trim(),
     };
+  }
+
+  /** The argument list of a grouping function whose name has just been read. */
+  private grouping(fn: MqlGrouping['function']): MqlGrouping {
+    this.expect('(', `the ${fn}() argument list`);
+    const dimensions: string[] = [];
+    if (fn === 'grouping') {
+      if (this.peek() !== ')') {
+        throw new MqlError('grouping() takes no arguments (use groupBy(dimension))', this.pos);
+      }
+      this.pos++;
+      return { function: fn, dimensions };
+    }
+    if (this.peek() === ')') {
+      throw new MqlError('groupBy() needs at least one dimension name', this.pos);
+    }
+    for (;;) {
+      this.ws();
+      const at = this.pos;
+      const dim = this.match(/[A-Za-z_][A-Za-z0-9._-]*/y);
+      if (!dim) throw new MqlError('expected a dimension name in groupBy()', this.pos);
+      if (dimensions.includes(dim)) {
+        throw new MqlError(`dimension ${dim} appears twice in groupBy()`, at);
+      }
+      dimensions.push(dim);
+      if (this.peek() === ',') {
+        this.pos++;
+        continue;
+      }
+      this.expect(')', 'the end of groupBy()');
+      return { function: fn, dimensions };
+    }
   }
 
   private string(): string {
@@ -205,10 +263,11 @@ export function aggregate(q: Pick<MqlQuery, 'statistic' | 'quantile'>, samples: 
       return samples.reduce((s, x) => s + x.v, 0) / samples.length;
     case 'sum':
       return samples.reduce((s, x) => s + x.v, 0);
+    // A reduce, not Math.max(...): a grouped window can hold more samples than a call has arguments.
     case 'max':
-      return Math.max(...samples.map((x) => x.v));
+      return samples.reduce((m, x) => (x.v > m ? x.v : m), -Infinity);
     case 'min':
-      return Math.min(...samples.map((x) => x.v));
+      return samples.reduce((m, x) => (x.v < m ? x.v : m), Infinity);
     case 'count':
       return samples.reduce((s, x) => s + x.c, 0);
     case 'percentile': {
@@ -218,6 +277,77 @@ export function aggregate(q: Pick<MqlQuery, 'statistic' | 'quantile'>, samples: 
       return sorted[rank - 1]!;
     }
   }
+}
+
+/** The metric streams of one result of a query: one stream, or the streams a grouping merged. */
+export interface StreamGroup<S> {
+  /** The result's dimensions: the stream's own, or only the grouped ones. */
+  dimensions: Record<string, string>;
+  streams: S[];
+}
+
+/**
+ * Applies the query's grouping function to the streams that matched its name and filters, so
+ * that SummarizeMetricsData and alarm evaluation see the same results. Without a grouping each
+ * stream is its own result. A stream that lacks one of the groupBy dimensions is left out: OCI
+ * documents nothing for it, and putting it in a group without that dimension would hand a split
+ * alarm a "metric stream" that names no resource (for dacflow, a deployment it cannot resize).
+ */
+export function groupStreams<S extends { dimensions: Readonly<Record<string, string>> }>(
+  grouping: MqlGrouping | undefined,
+  streams: readonly S[],
+): StreamGroup<S>[] {
+  if (!grouping) return streams.map((s) => ({ dimensions: { ...s.dimensions }, streams: [s] }));
+  const groups = new Map<string, StreamGroup<S>>();
+  for (const s of streams) {
+    const values = grouping.dimensions.map((d) => s.dimensions[d]);
+    if (values.some((v) => v === undefined)) continue;
+    const key = JSON.stringify(values);
+    let g = groups.get(key);
+    if (!g) {
+      g = {
+        dimensions: Object.fromEntries(grouping.dimensions.map((d, i) => [d, values[i]!])),
+        streams: [],
+      };
+      groups.set(key, g);
+    }
+    g.streams.push(s);
+  }
+  return [...groups.values()];
+}
+
+/** The first index of `points` (sorted by time) at or after `t`. */
+function lowerBound(points: readonly Sample[], t: number): number {
+  let lo = 0;
+  let hi = points.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (points[mid]!.t < t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The query's statistic over the union of the streams' samples in `[startMs, endMs)`: a grouped
+ * percentile ranks every sample of every stream, a grouped mean averages every sample.
+ * Undefined when no stream has a sample in the window. Each stream's points must be sorted by time.
+ */
+export function windowAggregate(
+  q: Pick<MqlQuery, 'statistic' | 'quantile'>,
+  streams: readonly { points: readonly Sample[] }[],
+  startMs: number,
+  endMs: number,
+): number | undefined {
+  const samples: Sample[] = [];
+  for (const s of streams) {
+    for (let i = lowerBound(s.points, startMs); i < s.points.length; i++) {
+      const p = s.points[i]!;
+      if (p.t >= endMs) break;
+      samples.push(p);
+    }
+  }
+  return aggregate(q, samples);
 }
 
 /** True when `value` meets the query's condition (always true without one). */

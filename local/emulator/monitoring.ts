@@ -1,8 +1,10 @@
 /**
  * OCI Monitoring in the local emulator (`/20180401`, as MonitoringClient calls it): custom metric
  * ingestion with OCI's limits, `summarizeMetricsData` for dacflow's MQL subset
- * (monitoring-mql.ts), alarm CRUD, and an evaluator that runs once per emulated minute and
- * publishes OCI-format alarm messages to the alarm's destination topics.
+ * (monitoring-mql.ts, `groupBy`/`grouping()` included), alarm CRUD, and an evaluator that runs once
+ * per emulated minute and publishes OCI-format alarm messages to the alarm's destination topics.
+ * Grouped alarms keep one state; split alarms (`isNotificationsPerMetricDimensionEnabled`) keep one
+ * per metric stream, so each stream fires, repeats, clears and resets on its own.
  *
  * Time: datapoints and messages carry real (or injected) timestamps, but one Monitoring minute
  * (MQL `[1m]`, `pendingDuration`, repeat and reset periods, the 2 h / 10 min timestamp window)
@@ -21,14 +23,16 @@ import type {
 } from './service.ts';
 import { OciApiError } from './service.ts';
 import {
-  aggregate,
+  groupStreams,
   isoDurationMinutes,
   matchesFilters,
   meets,
   MqlError,
   parseMql,
+  windowAggregate,
   type MqlQuery,
   type Sample,
+  type StreamGroup,
 } from './monitoring-mql.ts';
 
 const API = '/20180401';
@@ -178,9 +182,10 @@ interface AlarmRecord {
   [k: string]: unknown;
 }
 
-/** The evaluator's memory of one alarm. */
-interface AlarmState {
-  id: string;
+type AlarmMessageType = 'OK_TO_FIRING' | 'FIRING_TO_OK' | 'REPEAT' | 'RESET';
+
+/** One alarm state machine: the whole alarm when grouped, one metric stream when split. */
+interface EvalState {
   status: 'OK' | 'FIRING';
   /** Consecutive evaluated minutes with a breach. */
   breachMinutes: number;
@@ -188,6 +193,92 @@ interface AlarmState {
   episodeStartMs: number;
   lastNotifiedMs: number;
   lastDataMs: number;
+}
+
+/** A split alarm's memory of one metric stream, keyed by `dimensionKey` of its dimensions. */
+interface StreamAlarmState extends EvalState {
+  dimensions: Record<string, string>;
+}
+
+/**
+ * The evaluator's memory of one alarm. A split alarm (`isNotificationsPerMetricDimensionEnabled`)
+ * keeps one state machine per metric stream in `streams`; its top-level fields then only summarize
+ * them (FIRING while any stream fires). A grouped alarm uses the top-level fields alone.
+ */
+interface AlarmState extends EvalState {
+  id: string;
+  streams?: Record<string, StreamAlarmState>;
+}
+
+/** What one evaluated minute observed of one metric stream (after grouping). */
+interface Observation {
+  dims: Record<string, string>;
+  value: number;
+  breached: boolean;
+}
+
+/** The streams one message names; a RESET names a stream without a value. */
+type MessageStream = { dims: Record<string, string>; value?: number };
+
+const freshState = (): EvalState => ({
+  status: 'OK',
+  breachMinutes: 0,
+  episodeStartMs: 0,
+  lastNotifiedMs: 0,
+  lastDataMs: 0,
+});
+
+/** A stream's identity within an alarm: its dimensions, in key order. */
+function dimensionKey(dims: Readonly<Record<string, string>>): string {
+  return JSON.stringify(Object.entries(dims).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/**
+ * Advances one state machine by one evaluated minute and returns the message it owes, if any.
+ * Grouped alarms run it once per minute for the whole alarm, split alarms once per stream.
+ */
+function advance(
+  state: EvalState,
+  minute: { endMs: number; hasData: boolean; breached: boolean },
+  rules: {
+    pendingMin: number;
+    repeatMin: number | undefined;
+    resetAfterMs: number;
+    minuteMs: number;
+  },
+): AlarmMessageType | undefined {
+  const { endMs } = minute;
+  let type: AlarmMessageType | undefined;
+  if (minute.hasData) {
+    state.lastDataMs = endMs;
+    state.breachMinutes = minute.breached ? state.breachMinutes + 1 : 0;
+    if (state.status === 'OK' && state.breachMinutes >= rules.pendingMin) {
+      state.status = 'FIRING';
+      state.episodeStartMs = endMs;
+      type = 'OK_TO_FIRING';
+    } else if (state.status === 'FIRING' && !minute.breached) {
+      state.status = 'OK';
+      type = 'FIRING_TO_OK';
+    } else if (
+      state.status === 'FIRING' &&
+      rules.repeatMin !== undefined &&
+      endMs - state.lastNotifiedMs >= rules.repeatMin * rules.minuteMs
+    ) {
+      type = 'REPEAT';
+    }
+  } else {
+    // A minute without data neither advances nor breaks the pending streak (a publisher that
+    // posts less often than once a minute would otherwise never fire); a firing alarm resets
+    // after the reset period.
+    const absentLong = endMs - state.lastDataMs >= rules.resetAfterMs;
+    if (absentLong) state.breachMinutes = 0;
+    if (state.status === 'FIRING' && absentLong) {
+      state.status = 'OK';
+      type = 'RESET';
+    }
+  }
+  if (type !== undefined) state.lastNotifiedMs = endMs;
+  return type;
 }
 
 interface StreamRecord {
@@ -413,12 +504,18 @@ class MonitoringImpl {
     );
   }
 
-  private windowValue(s: StreamRecord, q: MqlQuery, endMs: number): number | undefined {
-    const startMs = endMs - q.intervalMin * this.minuteMs;
-    return aggregate(
-      q,
-      s.points.filter((p) => p.t >= startMs && p.t < endMs),
-    );
+  /** The query's results: its matching streams after its grouping function (one way for all). */
+  private groupsFor(
+    namespace: string,
+    compartmentId: string,
+    q: MqlQuery,
+  ): StreamGroup<StreamRecord>[] {
+    return groupStreams(q.grouping, this.streamsFor(namespace, compartmentId, q));
+  }
+
+  /** The query's statistic over one result's samples in the interval that ends at `endMs`. */
+  private windowValue(g: StreamGroup<StreamRecord>, q: MqlQuery, endMs: number) {
+    return windowAggregate(q, g.streams, endMs - q.intervalMin * this.minuteMs, endMs);
   }
 
   // ---- routes ----------------------------------------------------------------------------------
@@ -608,23 +705,26 @@ class MonitoringImpl {
     const stepMs = Number(resMatch[1]) * (resMatch[2] === 'h' ? 60 : 1) * this.minuteMs;
     if (stepMs <= 0) throw invalid('resolution must be positive');
     if ((endMs - startMs) / stepMs > 100_000) throw invalid('too many windows: widen resolution');
-    const items = this.streamsFor(body.namespace, compartmentId, q).flatMap((s) => {
+    const namespace = body.namespace;
+    const items = this.groupsFor(namespace, compartmentId, q).flatMap((g) => {
       const points: { timestamp: string; value: number }[] = [];
       // One window per resolution step: [t, t + interval), timestamped at its start.
       for (let t = Math.ceil(startMs / stepMs) * stepMs; t < endMs; t += stepMs) {
-        const v = this.windowValue(s, q, t + q.intervalMin * this.minuteMs);
+        const v = this.windowValue(g, q, t + q.intervalMin * this.minuteMs);
         if (v !== undefined && meets(q, v))
           points.push({ timestamp: new Date(t).toISOString(), value: v });
       }
       if (points.length === 0) return [];
+      // A grouped result is many streams: it carries the grouped dimensions only.
+      const single = q.grouping ? undefined : g.streams[0];
       return [
         {
-          namespace: s.namespace,
-          compartmentId: s.compartmentId,
-          name: s.name,
-          dimensions: s.dimensions,
-          ...(s.metadata ? { metadata: s.metadata } : {}),
-          ...(s.resourceGroup ? { resourceGroup: s.resourceGroup } : {}),
+          namespace,
+          compartmentId,
+          name: q.metric,
+          dimensions: g.dimensions,
+          ...(single?.metadata ? { metadata: single.metadata } : {}),
+          ...(single?.resourceGroup ? { resourceGroup: single.resourceGroup } : {}),
           resolution,
           aggregatedDatapoints: points,
         },
@@ -756,97 +856,122 @@ class MonitoringImpl {
   private async evaluate(alarm: AlarmRecord, endMs: number, nowMs: number): Promise<void> {
     if (!alarm.isEnabled) return;
     const q = parseMql(alarm.query);
-    const state: AlarmState = this.states.get(alarm.id) ?? {
-      id: alarm.id,
-      status: 'OK',
-      breachMinutes: 0,
-      episodeStartMs: 0,
-      lastNotifiedMs: 0,
-      lastDataMs: 0,
-    };
-    const observed: { dims: Record<string, string>; value: number; breached: boolean }[] = [];
-    for (const s of this.streamsFor(alarm.namespace, alarm.metricCompartmentId, q)) {
-      const value = this.windowValue(s, q, endMs);
+    const observed: Observation[] = [];
+    for (const g of this.groupsFor(alarm.namespace, alarm.metricCompartmentId, q)) {
+      const value = this.windowValue(g, q, endMs);
       if (value !== undefined)
-        observed.push({ dims: s.dimensions, value, breached: meets(q, value) });
+        observed.push({ dims: g.dimensions, value, breached: meets(q, value) });
     }
+    const rules = {
+      pendingMin: isoDurationMinutes(alarm.pendingDuration) ?? 1,
+      repeatMin: alarm.repeatNotificationDuration
+        ? isoDurationMinutes(alarm.repeatNotificationDuration)
+        : undefined,
+      resetAfterMs: this.resetAfterMin * this.minuteMs,
+      minuteMs: this.minuteMs,
+    };
+    const stored = this.states.get(alarm.id);
+    if (alarm.isNotificationsPerMetricDimensionEnabled) {
+      await this.evaluateSplit(alarm, q, observed, stored, rules, endMs, nowMs);
+      return;
+    }
+    // A state left by the split mode (the flag was switched off) starts the grouped machine afresh.
+    const state: AlarmState =
+      stored && !stored.streams ? stored : { id: alarm.id, ...freshState() };
     const firing = observed.filter((o) => o.breached);
-    const pendingMin = isoDurationMinutes(alarm.pendingDuration) ?? 1;
-    const repeatMin = alarm.repeatNotificationDuration
-      ? isoDurationMinutes(alarm.repeatNotificationDuration)
-      : undefined;
-    let type: 'OK_TO_FIRING' | 'FIRING_TO_OK' | 'REPEAT' | 'RESET' | undefined;
-    if (observed.length > 0) {
-      state.lastDataMs = endMs;
-      state.breachMinutes = firing.length > 0 ? state.breachMinutes + 1 : 0;
-      if (state.status === 'OK' && state.breachMinutes >= pendingMin) {
-        state.status = 'FIRING';
-        state.episodeStartMs = endMs;
-        type = 'OK_TO_FIRING';
-      } else if (state.status === 'FIRING' && firing.length === 0) {
-        state.status = 'OK';
-        type = 'FIRING_TO_OK';
-      } else if (
-        state.status === 'FIRING' &&
-        repeatMin !== undefined &&
-        endMs - state.lastNotifiedMs >= repeatMin * this.minuteMs
-      ) {
-        type = 'REPEAT';
-      }
-    } else {
-      // A minute without data neither advances nor breaks the pending streak (a publisher that
-      // posts less often than once a minute would otherwise never fire); a firing alarm resets
-      // after the reset period.
-      const absentLong = endMs - state.lastDataMs >= this.resetAfterMin * this.minuteMs;
-      if (absentLong) state.breachMinutes = 0;
-      if (state.status === 'FIRING' && absentLong) {
-        state.status = 'OK';
-        type = 'RESET';
-      }
-    }
+    const type = advance(
+      state,
+      { endMs, hasData: observed.length > 0, breached: firing.length > 0 },
+      rules,
+    );
     if (type !== undefined) {
-      state.lastNotifiedMs = endMs;
-      await this.notify(
-        alarm,
-        q,
-        type,
-        type === 'OK_TO_FIRING' || type === 'REPEAT' ? firing : observed,
-        state,
-        nowMs,
-      );
+      const streams = type === 'OK_TO_FIRING' || type === 'REPEAT' ? firing : observed;
+      await this.notify(alarm, q, type, streams, state.episodeStartMs, nowMs, false);
     }
     this.states.put(state);
+  }
+
+  /**
+   * Split notifications: each metric stream (its dimensions after grouping) has its own state
+   * machine, transitions and messages. OCI: "a notification is sent for each firing metric
+   * stream" and a stream's "status is derived from the metric stream's last associated
+   * transition" (monitoringoverview.htm, alarm status per metric stream).
+   */
+  private async evaluateSplit(
+    alarm: AlarmRecord,
+    q: MqlQuery,
+    observed: readonly Observation[],
+    stored: AlarmState | undefined,
+    rules: Parameters<typeof advance>[2],
+    endMs: number,
+    nowMs: number,
+  ): Promise<void> {
+    const streams = stored?.streams ?? {};
+    const due: { type: AlarmMessageType; state: StreamAlarmState; value?: number }[] = [];
+    const seen = new Set<string>();
+    for (const o of observed) {
+      const key = dimensionKey(o.dims);
+      seen.add(key);
+      const state = (streams[key] ??= { dimensions: o.dims, ...freshState() });
+      const type = advance(state, { endMs, hasData: true, breached: o.breached }, rules);
+      if (type !== undefined) due.push({ type, state, value: o.value });
+    }
+    for (const [key, state] of Object.entries(streams)) {
+      if (seen.has(key)) continue;
+      const type = advance(state, { endMs, hasData: false, breached: false }, rules);
+      if (type !== undefined) due.push({ type, state });
+      // OCI "stops tracking metric streams associated with RESET messages"; a stream that was OK
+      // and stayed silent as long is dropped too, so the state stays bounded by live streams.
+      if (endMs - state.lastDataMs >= rules.resetAfterMs) delete streams[key];
+    }
+    const states = Object.values(streams);
+    this.states.put({
+      id: alarm.id,
+      status: states.some((s) => s.status === 'FIRING') ? 'FIRING' : 'OK',
+      breachMinutes: 0,
+      episodeStartMs: 0,
+      lastNotifiedMs: Math.max(
+        stored?.lastNotifiedMs ?? 0,
+        ...due.map((d) => d.state.lastNotifiedMs),
+      ),
+      lastDataMs: observed.length > 0 ? endMs : (stored?.lastDataMs ?? 0),
+      streams,
+    });
+    for (const d of due) {
+      const stream = {
+        dims: d.state.dimensions,
+        ...(d.value !== undefined ? { value: d.value } : {}),
+      };
+      await this.notify(alarm, q, d.type, [stream], d.state.episodeStartMs, nowMs, true);
+    }
   }
 
   private async notify(
     alarm: AlarmRecord,
     q: MqlQuery,
-    type: 'OK_TO_FIRING' | 'FIRING_TO_OK' | 'REPEAT' | 'RESET',
-    streams: { dims: Record<string, string>; value: number }[],
-    state: AlarmState,
+    type: AlarmMessageType,
+    streams: readonly MessageStream[],
+    episodeStartMs: number,
     nowMs: number,
+    split: boolean,
   ): Promise<void> {
-    const split = alarm.isNotificationsPerMetricDimensionEnabled && streams.length > 1;
-    const groups = split ? streams.map((s) => [s]) : [streams];
-    for (const group of groups) {
-      const message = this.message(alarm, q, type, group, state, nowMs, split);
-      const text =
-        alarm.messageFormat === 'PRETTY_JSON'
-          ? JSON.stringify(message, null, 2)
-          : JSON.stringify(message);
-      for (const topicId of alarm.destinations) {
-        try {
-          await this.ctx.publishToTopic(topicId, message.title, text);
-          this.publishedMessages.push({
-            alarmId: alarm.id,
-            topicId,
-            type,
-            timestampMs: nowMs,
-            body: text,
-          });
-        } catch (err) {
-          this.ctx.log.warn('monitoring.publish', { alarmId: alarm.id, topicId, error: err });
-        }
+    const message = this.message(alarm, q, type, streams, episodeStartMs, nowMs, split);
+    const text =
+      alarm.messageFormat === 'PRETTY_JSON'
+        ? JSON.stringify(message, null, 2)
+        : JSON.stringify(message);
+    for (const topicId of alarm.destinations) {
+      try {
+        await this.ctx.publishToTopic(topicId, message.title, text);
+        this.publishedMessages.push({
+          alarmId: alarm.id,
+          topicId,
+          type,
+          timestampMs: nowMs,
+          body: text,
+        });
+      } catch (err) {
+        this.ctx.log.warn('monitoring.publish', { alarmId: alarm.id, topicId, error: err });
       }
     }
   }
@@ -855,19 +980,20 @@ class MonitoringImpl {
   private message(
     alarm: AlarmRecord,
     q: MqlQuery,
-    type: string,
-    streams: { dims: Record<string, string>; value: number }[],
-    state: AlarmState,
+    type: AlarmMessageType,
+    streams: readonly MessageStream[],
+    episodeStartMs: number,
     nowMs: number,
     split: boolean,
   ) {
     const status = type === 'OK_TO_FIRING' || type === 'REPEAT' ? 'FIRING' : 'OK';
+    // Stable for one firing episode (of one stream, when split): OK_TO_FIRING, its REPEATs and
+    // the FIRING_TO_OK or RESET that ends it share it.
     const dedupeKey = createHash('sha256')
-      .update(
-        `${alarm.id}|${state.episodeStartMs}|${split ? JSON.stringify(streams[0]?.dims) : ''}`,
-      )
+      .update(`${alarm.id}|${episodeStartMs}|${split ? dimensionKey(streams[0]?.dims ?? {}) : ''}`)
       .digest('hex')
       .slice(0, 36);
+    const valued = streams.filter((s): s is Required<MessageStream> => s.value !== undefined);
     return {
       dedupeKey,
       title: alarm.notificationTitle ?? alarm.displayName,
@@ -886,7 +1012,7 @@ class MonitoringImpl {
           totalMetricsFiring: status === 'FIRING' ? streams.length : 0,
           dimensions: streams.slice(0, 100).map((s) => s.dims),
           // Metric values are strings in OCI's payload.
-          metricValues: streams.slice(0, 100).map((s) => ({ [q.expression]: String(s.value) })),
+          metricValues: valued.slice(0, 100).map((s) => ({ [q.expression]: String(s.value) })),
           alarmUrl: `https://cloud.oracle.com/monitoring/alarms/${alarm.id}`,
           alarmSummary:
             alarm.alarmSummary ?? `Alarm "${alarm.displayName}" is in a "${status}" state`,

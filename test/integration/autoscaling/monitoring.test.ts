@@ -214,7 +214,7 @@ describe('alarms', () => {
       { pendingDuration: 'PT90M' },
       { repeatNotificationDuration: 'PT30S' },
       { query: 'Util[1m].mean()' },
-      { query: 'Util[1m].groupBy(x).mean() > 1' },
+      { query: 'Util[1m].groupBy().mean() > 1' },
     ]) {
       const e = await status(client.createAlarm({ createAlarmDetails: details(bad) }));
       expect(e.statusCode).toBe(400);

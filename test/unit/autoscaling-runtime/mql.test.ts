@@ -48,7 +48,6 @@ describe('parseMql', () => {
     ['X[1m]{a="1"', 'expected the end of the dimension filter'],
     ['X[1m]{a=~"1"}.mean()', 'only "=" dimension filters'],
     ['X[1m].median()', 'unknown statistic median()'],
-    ['X[1m].groupBy(a).mean()', 'groupBy() is not supported'],
     ['X[1m].absent()', 'absent() is not supported'],
     ['X[1m].percentile(1.5)', 'percentile() needs a number in (0, 1)'],
     ['X[1m].mean().max()', 'only one statistic'],
