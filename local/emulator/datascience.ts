@@ -182,6 +182,20 @@ export interface DataScienceControl {
   allPredictUsage(): PredictUsage[];
   /** Predict calls since `sinceMs` (newest `maxPredictEvents`, this process only). */
   predictEvents(sinceMs?: number): PredictEvent[];
+  /**
+   * Read-only: every deployment's id, name, compartment, state and configured instance count
+   * (the new count while a live update is UPDATING; the demand generator reads it).
+   */
+  deploymentUnits(): DeploymentUnit[];
+}
+
+/** One model deployment as `control.deploymentUnits()` lists it. */
+export interface DeploymentUnit {
+  id: string;
+  displayName: string;
+  compartmentId: string;
+  lifecycleState: string;
+  instanceCount: number;
 }
 
 export interface DataScienceEmulatorService extends EmulatorService {
@@ -294,6 +308,7 @@ export function dataScienceService(
       predictUsage: (id) => started().meter.usage(id),
       allPredictUsage: () => started().meter.allUsage(),
       predictEvents: (sinceMs) => started().meter.eventsSince(sinceMs),
+      deploymentUnits: () => started().deploymentUnits(),
     },
   };
 }
@@ -444,6 +459,16 @@ class DataScienceImpl {
       wr.startMs = Math.min(wr.startMs, now);
       this.workRequests.put(wr);
     }
+  }
+
+  deploymentUnits(): DeploymentUnit[] {
+    return this.allStepped(this.deployments).map((d) => ({
+      id: d.id,
+      displayName: d.displayName,
+      compartmentId: d.compartmentId,
+      lifecycleState: d.lifecycleState,
+      instanceCount: instanceCountOf(d.modelDeploymentConfigurationDetails),
+    }));
   }
 
   // ---- seeding ----

@@ -1,13 +1,20 @@
 /**
- * Synthetic inference demand for the local emulator: each emulated Monitoring minute, every ACTIVE
- * (or UPDATING) HOSTING cluster of the GenAI service gets `oci_generativeai` metrics from a demand
- * profile: input and output token counts for the minute, and a P99 latency from the same M/M/c
- * model the simulator uses (shared/scaling/capacity.ts), at the units the cluster is serving.
+ * Synthetic inference demand for the local emulator: each emulated Monitoring minute, every
+ * serving resource gets metrics from a demand profile (tokens/s) and the M/M/c model the
+ * simulator uses (shared/scaling/capacity.ts), at the units it is serving:
  *
- * OCI does not document these metric or dimension names for dedicated AI clusters (oci-facts C:
- * InputTokenCount/OutputTokenCount/InvocationLatency come from a custom-query table; the dimension
- * and the latency unit are NOT FOUND), so every name is an option; the defaults are the names
- * dacflow's Terraform alarms use by default.
+ * - `startDemand`: every ACTIVE (or UPDATING) HOSTING cluster of the GenAI service gets
+ *   `oci_generativeai` input and output token counts for the minute and a P99 latency. OCI does
+ *   not document these metric or dimension names for dedicated AI clusters (oci-facts C:
+ *   InputTokenCount/OutputTokenCount/InvocationLatency come from a custom-query table; the
+ *   dimension and the latency unit are NOT FOUND), so every name is an option; the defaults are
+ *   the names dacflow's Terraform alarms use by default.
+ * - `startDeploymentDemand`: every ACTIVE (or UPDATING) Data Science model deployment gets the
+ *   documented `oci_datascience_modeldeploy` metrics (data-science/using/metrics-model-deploy.htm):
+ *   PredictRequestCount, PredictLatency (result = Success) and GPUCoreUtilization per instance.
+ *
+ * Both share one per-minute loop (`runDemand`): minute numbering, the "old size serves while
+ * UPDATING" rule, the capacity model and the history rows.
  */
 import {
   defaultCapacityModel,
@@ -15,11 +22,15 @@ import {
   utilizationPct,
   type CapacityModel,
 } from '#shared/scaling/capacity.ts';
-import type { GenAiEmulatorService } from './genai.ts';
-import type { MetricInput, MonitoringService } from './monitoring.ts';
+import type { DataScienceControl } from './datascience.ts';
+import type { GenAiControl } from './genai.ts';
+import type { MetricInput, MonitoringControl } from './monitoring.ts';
 
-/** Demand in tokens/s for the n-th emulated minute since the generator started (0-based). */
-export type DemandProfile = (minute: number, clusterId: string) => number;
+/**
+ * Demand in tokens/s for the n-th emulated minute since the generator started (0-based), for one
+ * resource (a hosting cluster's or a model deployment's OCID).
+ */
+export type DemandProfile = (minute: number, resourceId: string) => number;
 
 /** A burst: `baseTps`, then `burstTps` for `burstMin` minutes from `startMin`, then `baseTps`. */
 export function burstProfile(p: {
@@ -47,9 +58,14 @@ export function pointsProfile(points: readonly (readonly [number, number])[]): D
   };
 }
 
+/** The part of the Monitoring emulator the generators use (a fake will do in unit tests). */
+export interface DemandMonitoring {
+  readonly control: Pick<MonitoringControl, 'minuteMs' | 'onMinute' | 'ingest'>;
+}
+
 export interface DemandOptions {
-  monitoring: MonitoringService;
-  genai: GenAiEmulatorService;
+  monitoring: DemandMonitoring;
+  genai: { readonly control: Pick<GenAiControl, 'clusterUnits'> };
   profile: DemandProfile;
   /** Only these clusters get demand; every HOSTING cluster when omitted. */
   clusterIds?: readonly string[];
@@ -69,28 +85,133 @@ export interface DemandOptions {
   capacity?: Partial<CapacityModel>;
 }
 
-/** One cluster's emitted minute, for the demo's table. */
-export interface DemandMinute {
+export interface DeploymentDemandOptions {
+  monitoring: DemandMonitoring;
+  datascience: { readonly control: Pick<DataScienceControl, 'deploymentUnits'> };
+  profile: DemandProfile;
+  /** Only these deployments get demand; every model deployment when omitted. */
+  deploymentIds?: readonly string[];
+  /**
+   * Compartment of the metrics; each deployment's own compartment when omitted (OCI publishes a
+   * service's metrics in the resource's compartment).
+   */
+  compartmentId?: string;
+  /** Default `oci_datascience_modeldeploy` (data-science/using/metrics-model-deploy.htm). */
+  namespace?: string;
+  /** Requests in the minute (Count); `PredictRequestCount` by default. */
+  requestCountMetric?: string;
+  /** P99 latency in ms with `result` = `Success`; `PredictLatency` by default. */
+  latencyMetric?: string;
+  /** Per-instance utilization (Percentage); `GPUCoreUtilization` by default. */
+  utilizationMetric?: string;
+  /** Dimension holding the deployment OCID; `resourceId` by default. */
+  resourceDimension?: string;
+  /** Dimension of the latency metric's outcome (`Success` | `Failure`); `result` by default. */
+  resultDimension?: string;
+  /** Dimension of the per-instance metric; `instanceId` by default. */
+  instanceDimension?: string;
+  /** A unit is one instance: `tokensPerSecondPerUnit` is one instance's throughput. */
+  capacity?: Partial<CapacityModel>;
+}
+
+/** What every emitted row says, whatever kind of resource served the minute. */
+export interface DemandRow {
   minute: number;
-  clusterId: string;
+  /** The OCID of the resource that served the minute (cluster or model deployment). */
+  id: string;
   tokensPerSecond: number;
+  /** Units (cluster units, or deployment instances) that served the minute. */
   servingUnits: number;
   lifecycleState: string;
   utilizationPct: number;
   p99LatencyMs: number;
 }
 
-export interface DemandHandle {
+/** One hosting cluster's emitted minute, for the demo's table. */
+export interface DemandMinute extends DemandRow {
+  /** The cluster's OCID (same as `id`). */
+  clusterId: string;
+}
+
+/** One model deployment's emitted minute. */
+export interface DeploymentDemandMinute extends DemandRow {
+  /** The deployment's OCID (same as `id`). */
+  deploymentId: string;
+  /** The PredictRequestCount value emitted for the minute. */
+  predictRequests: number;
+}
+
+export interface DemandHandle<R extends DemandRow = DemandMinute> {
   stop(): void;
   /** Every emitted minute so far, in order. */
-  history(): DemandMinute[];
+  history(): R[];
+}
+
+/** A resource demand can be served to: its state and its configured size. */
+interface Servable {
+  id: string;
+  lifecycleState: string;
+  /** The configured size (the new one while UPDATING). */
+  units: number;
+}
+
+/** One resource's minute as the shared loop computed it. */
+interface Served extends DemandRow {
+  /** Where the minute's datapoints go: the middle of the minute they describe. */
+  atMs: number;
+  model: CapacityModel;
 }
 
 /**
- * Starts emitting at the monitoring service's next minute. While a cluster is UPDATING the
- * emulator already reports the new unit count, but the old size is what serves (as during a real
- * update), so the generator keeps the last ACTIVE count until the cluster is ACTIVE again.
+ * The loop both generators share. Starts at the monitoring service's next minute. While a
+ * resource is UPDATING the emulators already report the new size, but the old size is what serves
+ * (as during a real update), so the loop keeps the last ACTIVE size until it is ACTIVE again.
  */
+function runDemand<T extends Servable, R extends DemandRow>(o: {
+  monitoring: DemandMonitoring;
+  profile: DemandProfile;
+  ids: readonly string[] | undefined;
+  capacity: Partial<CapacityModel> | undefined;
+  resources(): readonly T[];
+  metrics(resource: T, served: Served): MetricInput[];
+  /** The history row: the loop's `row` plus what the resource kind adds. */
+  row(resource: T, row: DemandRow, served: Served): R;
+}): DemandHandle<R> {
+  const model: CapacityModel = { ...defaultCapacityModel, ...o.capacity };
+  const serving = new Map<string, number>();
+  const history: R[] = [];
+  let first: number | undefined;
+
+  const stop = o.monitoring.control.onMinute(({ startMs, index }) => {
+    first ??= index;
+    const minute = index - first;
+    const atMs = startMs + Math.floor(o.monitoring.control.minuteMs / 2);
+    const metrics: MetricInput[] = [];
+    for (const r of o.resources()) {
+      if (o.ids && !o.ids.includes(r.id)) continue;
+      if (r.lifecycleState === 'ACTIVE') serving.set(r.id, r.units);
+      else if (r.lifecycleState !== 'UPDATING') continue;
+      const units = serving.get(r.id) ?? r.units;
+      const tps = Math.max(0, o.profile(minute, r.id));
+      const row: DemandRow = {
+        minute,
+        id: r.id,
+        tokensPerSecond: tps,
+        servingUnits: units,
+        lifecycleState: r.lifecycleState,
+        utilizationPct: utilizationPct(tps, units, model),
+        p99LatencyMs: p99LatencyMs(tps, units, model),
+      };
+      const served: Served = { ...row, atMs, model };
+      metrics.push(...o.metrics(r, served));
+      history.push(o.row(r, row, served));
+    }
+    if (metrics.length > 0) o.monitoring.control.ingest(metrics);
+  });
+  return { stop: () => void stop(), history: () => [...history] };
+}
+
+/** Input and output token counts and a P99 latency for every serving HOSTING cluster. */
 export function startDemand(options: DemandOptions): DemandHandle {
   const namespace = options.namespace ?? 'oci_generativeai';
   const inputMetric = options.inputMetric ?? 'InputTokenCount';
@@ -98,62 +219,80 @@ export function startDemand(options: DemandOptions): DemandHandle {
   const latencyMetric = options.latencyMetric ?? 'InvocationLatency';
   const dimension = options.resourceDimension ?? 'resourceId';
   const inputShare = options.inputShare ?? 0.5;
-  const model: CapacityModel = { ...defaultCapacityModel, ...options.capacity };
-  const serving = new Map<string, number>();
-  const history: DemandMinute[] = [];
-  let first: number | undefined;
-
-  const stop = options.monitoring.control.onMinute(({ startMs, index }) => {
-    first ??= index;
-    const minute = index - first;
-    const metrics: MetricInput[] = [];
-    for (const c of options.genai.control.clusterUnits()) {
-      if (c.type !== 'HOSTING') continue;
-      if (options.clusterIds && !options.clusterIds.includes(c.id)) continue;
-      if (c.lifecycleState === 'ACTIVE') serving.set(c.id, c.unitCount);
-      else if (c.lifecycleState !== 'UPDATING') continue;
-      const units = serving.get(c.id) ?? c.unitCount;
-      const tps = Math.max(0, options.profile(minute, c.id));
-      const p99 = p99LatencyMs(tps, units, model);
-      const tokens = tps * 60;
-      // The datapoint sits in the middle of the minute it describes.
-      const at = startMs + Math.floor(options.monitoring.control.minuteMs / 2);
-      const dims = { [dimension]: c.id };
-      const point = (value: number) => [{ timestampMs: at, value }];
-      metrics.push(
-        {
-          namespace,
-          compartmentId: options.compartmentId,
-          name: inputMetric,
-          dimensions: dims,
-          datapoints: point(Math.round(tokens * inputShare)),
-        },
-        {
-          namespace,
-          compartmentId: options.compartmentId,
-          name: outputMetric,
-          dimensions: dims,
-          datapoints: point(Math.round(tokens * (1 - inputShare))),
-        },
-        {
-          namespace,
-          compartmentId: options.compartmentId,
-          name: latencyMetric,
-          dimensions: dims,
-          datapoints: point(options.latencyUnit === 's' ? p99 / 1000 : p99),
-        },
-      );
-      history.push({
-        minute,
-        clusterId: c.id,
-        tokensPerSecond: tps,
-        servingUnits: units,
-        lifecycleState: c.lifecycleState,
-        utilizationPct: utilizationPct(tps, units, model),
-        p99LatencyMs: p99,
+  const compartmentId = options.compartmentId;
+  return runDemand({
+    monitoring: options.monitoring,
+    profile: options.profile,
+    ids: options.clusterIds,
+    capacity: options.capacity,
+    resources: () =>
+      options.genai.control
+        .clusterUnits()
+        .filter((c) => c.type === 'HOSTING')
+        .map((c) => ({ id: c.id, lifecycleState: c.lifecycleState, units: c.unitCount })),
+    metrics: (c, s) => {
+      const tokens = s.tokensPerSecond * 60;
+      const metric = (name: string, value: number): MetricInput => ({
+        namespace,
+        compartmentId,
+        name,
+        dimensions: { [dimension]: c.id },
+        datapoints: [{ timestampMs: s.atMs, value }],
       });
-    }
-    if (metrics.length > 0) options.monitoring.control.ingest(metrics);
+      return [
+        metric(inputMetric, Math.round(tokens * inputShare)),
+        metric(outputMetric, Math.round(tokens * (1 - inputShare))),
+        metric(latencyMetric, options.latencyUnit === 's' ? s.p99LatencyMs / 1000 : s.p99LatencyMs),
+      ];
+    },
+    row: (c, row) => ({ ...row, clusterId: c.id }),
   });
-  return { stop: () => void stop(), history: () => [...history] };
+}
+
+/**
+ * The documented model deployment metrics for every serving Data Science model deployment: the
+ * minute's predict requests (tokens/s x 60 / `tokensPerRequest`, rounded), the model's P99 as the
+ * Success latency, and the utilization at the serving instance count on every instance (the load
+ * balancer spreads requests evenly), each instance named `<deploymentId>-i<k>`, k = 0, 1, ...
+ */
+export function startDeploymentDemand(
+  options: DeploymentDemandOptions,
+): DemandHandle<DeploymentDemandMinute> {
+  const namespace = options.namespace ?? 'oci_datascience_modeldeploy';
+  const requestMetric = options.requestCountMetric ?? 'PredictRequestCount';
+  const latencyMetric = options.latencyMetric ?? 'PredictLatency';
+  const utilizationMetric = options.utilizationMetric ?? 'GPUCoreUtilization';
+  const resourceDim = options.resourceDimension ?? 'resourceId';
+  const resultDim = options.resultDimension ?? 'result';
+  const instanceDim = options.instanceDimension ?? 'instanceId';
+  const requestsOf = (s: Served) => Math.round((s.tokensPerSecond * 60) / s.model.tokensPerRequest);
+  return runDemand({
+    monitoring: options.monitoring,
+    profile: options.profile,
+    ids: options.deploymentIds,
+    capacity: options.capacity,
+    resources: () =>
+      options.datascience.control.deploymentUnits().map((d) => ({ ...d, units: d.instanceCount })),
+    metrics: (d, s) => {
+      const metric = (
+        name: string,
+        dimensions: Record<string, string>,
+        value: number,
+      ): MetricInput => ({
+        namespace,
+        compartmentId: options.compartmentId ?? d.compartmentId,
+        name,
+        dimensions: { [resourceDim]: d.id, ...dimensions },
+        datapoints: [{ timestampMs: s.atMs, value }],
+      });
+      return [
+        metric(requestMetric, {}, requestsOf(s)),
+        metric(latencyMetric, { [resultDim]: 'Success' }, s.p99LatencyMs),
+        ...Array.from({ length: s.servingUnits }, (_, k) =>
+          metric(utilizationMetric, { [instanceDim]: `${d.id}-i${k}` }, s.utilizationPct),
+        ),
+      ];
+    },
+    row: (d, row, s) => ({ ...row, deploymentId: d.id, predictRequests: requestsOf(s) }),
+  });
 }
