@@ -561,9 +561,10 @@ async function defaultServices(
 }
 
 /**
- * The scaling alarms Terraform creates for each hosting cluster a workflow autoscales (its
- * `genai.hostingClusters` by display name), on the alarms topic that scale-dac subscribes to.
- * Skipped when the stack runs without the Monitoring or Generative AI service.
+ * The scaling alarms Terraform creates, on the alarms topic that scale-dac subscribes to: one set
+ * per hosting cluster a workflow autoscales (its `genai.hostingClusters` by display name), and one
+ * set per datascience workflow with autoscaling, covering its model deployments (as
+ * terraform/datascience.tf). Skipped when the stack runs without the Monitoring service.
  */
 async function ensureScalingAlarms(
   emulator: Emulator,
@@ -572,26 +573,53 @@ async function ensureScalingAlarms(
   alarmsTopicId: string,
   log: Logger,
 ): Promise<void> {
-  const managed = workflows.filter((w) => w.genai && w.autoscaling);
+  const managed = workflows.filter((w) => w.autoscaling);
   if (managed.length === 0) return;
   const [
     { MonitoringClient },
     { GenerativeAiClient },
     { createScalingAlarms },
     { policyFromAutoscaling },
+    { clusterAlarmDefinitions, deploymentAlarmDefinitions },
   ] = await Promise.all([
     import('oci-monitoring'),
     import('oci-generativeai'),
     import('./emulator/monitoring-scenario.ts'),
     import('#shared/pipeline/scale.ts'),
+    import('#shared/scaling/alarm-definitions.ts'),
   ]);
   const monitoring = createClient(MonitoringClient, { provider, endpoint: emulator.url });
   const genai = createClient(GenerativeAiClient, { provider, endpoint: emulator.url });
   try {
     const existing = await monitoring.listAlarms({ compartmentId: emulator.compartmentId });
     const names = new Set(existing.items.map((a) => a.displayName));
+    const exists = (prefix: string) => [...names].some((n) => n.startsWith(prefix));
+    const create = (
+      namePrefix: string,
+      definitions: Parameters<typeof createScalingAlarms>[1]['definitions'],
+    ) =>
+      createScalingAlarms(monitoring, {
+        definitions,
+        compartmentId: emulator.compartmentId,
+        topicId: alarmsTopicId,
+        namePrefix,
+      });
     for (const w of managed) {
-      for (const ref of w.genai!.hostingClusters) {
+      const policy = policyFromAutoscaling(w.autoscaling!);
+      if (w.datascience) {
+        const namePrefix = `dacflow-${w.name}-deployments`;
+        const u = w.autoscaling!.utilization;
+        if (!exists(namePrefix)) {
+          await create(
+            namePrefix,
+            deploymentAlarmDefinitions(policy, w.name, {
+              ...(u.source === 'metric' ? { utilizationMetric: u.metric } : {}),
+            }),
+          );
+        }
+        continue;
+      }
+      for (const ref of w.genai?.hostingClusters ?? []) {
         const found = await genai.listDedicatedAiClusters({
           compartmentId: emulator.compartmentId,
           displayName: ref,
@@ -601,14 +629,8 @@ async function ensureScalingAlarms(
         );
         if (!cluster) continue;
         const namePrefix = `dacflow-${w.name}-${ref}`;
-        if ([...names].some((n) => n.startsWith(namePrefix))) continue;
-        await createScalingAlarms(monitoring, {
-          clusterId: cluster.id,
-          compartmentId: emulator.compartmentId,
-          topicId: alarmsTopicId,
-          policy: policyFromAutoscaling(w.autoscaling!),
-          namePrefix,
-        });
+        if (exists(namePrefix)) continue;
+        await create(namePrefix, clusterAlarmDefinitions(policy, cluster.id));
       }
     }
   } catch (err) {

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import type { CliIO, Command } from '../command.ts';
 import { numberOption, parse, UsageError } from '../command.ts';
 import { errorMessage } from '#shared/errors.ts';
+import type { DataScienceEmulatorService } from '#local/emulator/datascience.ts';
+import type { DemandProfile, DemandRow } from '#local/emulator/demand.ts';
 import type { GenAiEmulatorService } from '#local/emulator/genai.ts';
 import type { MonitoringService } from '#local/emulator/monitoring.ts';
 import type { startStack as startStackFn } from '#local/stack.ts';
@@ -26,8 +28,9 @@ workflow's cooldowns by the same 60x.
 With --backend datascience the dataset goes to the aqua-llama workflow
 (workflows/examples/aqua-llama.yaml): an AI Quick Actions style Data Science job run and a model
 deployment, whose OCI states are printed as they change; then the deployment's predict endpoint is
-called with a request signed by the OCI SDK and its (canned) answer printed. There is no
-autoscaling stage for this backend.
+called with a request signed by the OCI SDK and its (canned) answer printed, and a burst of demand
+on the deployment makes scale-dac add instances (its alarms fire on the deployment's own
+PredictLatency and GPUCoreUtilization metrics) and remove them after the burst.
 
 \`npm start\` runs this after building; \`npm start -- --backend datascience\` the Data Science one.
 
@@ -35,13 +38,13 @@ Options:
   --backend B       genai (default) or datascience
   --examples N      examples in the generated dataset (default 600 for genai, whose workflow needs
                     500; 200 for datascience, whose workflow needs 100)
-  --no-scaling      stop once the dataset is SERVING (skip the autoscaling stage; genai only)
+  --no-scaling      stop once the dataset is SERVING (skip the autoscaling stage)
   --timeout SEC     give up after SEC seconds (default 180)
   --data-dir DIR    keep the stack's files in DIR instead of a temporary directory
   -h, --help        this help
 
-Exit codes: 0 the pipeline reached SERVING (and INVALID for the broken dataset), and with genai
-the cluster scaled up and back down, with datascience the deployment answered predict; 1 it did
+Exit codes: 0 the pipeline reached SERVING (and INVALID for the broken dataset), with datascience
+the deployment answered predict, and the cluster or deployment scaled up and back down; 1 it did
 not (within the timeout, or predict failed); 2 usage error or the stack could not start (run \`npm run build\` first).
 `;
 
@@ -150,7 +153,7 @@ export const command: Command = {
         dataDir,
         examples,
         timeoutMs: timeoutSec * 1000,
-        scaling: !values['no-scaling'] && plan.backend === 'genai',
+        scaling: !values['no-scaling'],
         plan,
       });
     } finally {
@@ -227,6 +230,8 @@ async function runDemo(io: CliIO, o: DemoOptions): Promise<number> {
       jobRunStartMs: 150_000,
       jobRunDurationMs: 400_000,
       deploymentCreateMs: 250_000,
+      // A live resize: three emulated minutes, like a hosting cluster update in the demo.
+      deploymentUpdateMs: 300_000,
     }),
   };
   let stack: Awaited<ReturnType<typeof startStackFn>>;
@@ -511,15 +516,86 @@ function io(say: (line: string) => void, line: string): void {
 
 const short = (id: string | undefined) => (id ? `…${id.slice(-12)}` : '?');
 
+/** "1 instance", "3 instances". */
+const amount = (n: number, plural: 'units' | 'instances') =>
+  `${n} ${n === 1 ? plural.slice(0, -1) : plural}`;
+
 type Services = {
   genai: GenAiEmulatorService;
   monitoring: MonitoringService;
+  datascience: DataScienceEmulatorService;
 };
 
+/** What the scaling stage resizes: a hosting cluster's units or a deployment's instances. */
+interface ScaleStageTarget {
+  label: string;
+  noun: 'units' | 'instances';
+  units(): number | undefined;
+  startDemand(profile: DemandProfile): { stop(): void; history(): readonly DemandRow[] };
+}
+
+/** The demo workflow's autoscaled resource, with its demand generator, or why there is none. */
+async function scaleStageTarget(
+  services: Services,
+  workflows: readonly Workflow[],
+  o: DemoOptions,
+  compartmentId: string,
+): Promise<{ workflow: Workflow; target: ScaleStageTarget } | string> {
+  const { startDemand, startDeploymentDemand } = await import('#local/emulator/demand.ts');
+  const workflow = workflows.find((w) => w.autoscaling && w.trigger.prefix === o.plan.prefix);
+  if (!workflow?.autoscaling) return 'the demo workflow has no autoscaling section';
+  const capacity = { tokensPerSecondPerUnit: workflow.autoscaling.tokensPerSecondPerUnit };
+  if (workflow.datascience) {
+    const serving = services.datascience.control
+      .deploymentUnits()
+      .filter((d) => d.lifecycleState === 'ACTIVE');
+    if (serving.length !== 1)
+      return `expected one ACTIVE model deployment, found ${serving.length}`;
+    const id = serving[0]!.id;
+    return {
+      workflow,
+      target: {
+        label: `model deployment ${short(id)}`,
+        noun: 'instances',
+        units: () =>
+          services.datascience.control.deploymentUnits().find((d) => d.id === id)?.instanceCount,
+        startDemand: (profile) =>
+          startDeploymentDemand({
+            monitoring: services.monitoring,
+            datascience: services.datascience,
+            profile,
+            deploymentIds: [id],
+            capacity,
+          }),
+      },
+    };
+  }
+  const clusterName = workflow.genai?.hostingClusters[0];
+  const clusterId = clusterName ? services.genai.control.clusterIdByName(clusterName) : undefined;
+  if (!clusterId) return 'no autoscaled hosting cluster in the demo workflow';
+  return {
+    workflow,
+    target: {
+      label: clusterName!,
+      noun: 'units',
+      units: () => services.genai.control.clusterUnits().find((c) => c.id === clusterId)?.unitCount,
+      startDemand: (profile) =>
+        startDemand({
+          monitoring: services.monitoring,
+          genai: services.genai,
+          profile,
+          clusterIds: [clusterId],
+          compartmentId,
+          capacity,
+        }),
+    },
+  };
+}
+
 /**
- * A burst of demand on the support-bot hosting cluster: the alarms the stack created (as Terraform
- * would) fire on the derived utilization and P99 latency, Notifications delivers them to the real
- * scale-dac function, which resizes the cluster; after the burst it scales back down.
+ * A burst of demand on the demo workflow's hosting cluster or model deployment: the alarms the
+ * stack created (as Terraform would) fire on utilization and P99 latency, Notifications delivers
+ * them to the real scale-dac function, which resizes it; after the burst it scales back down.
  */
 async function scale(
   stack: Awaited<ReturnType<typeof startStackFn>>,
@@ -528,19 +604,15 @@ async function scale(
   o: DemoOptions,
   say: (line: string) => void,
 ): Promise<number> {
-  const { startDemand, burstProfile } = await import('#local/emulator/demand.ts');
-  const workflow = workflows.find(
-    (w) => w.genai && w.autoscaling && w.trigger.prefix === demoPrefix,
-  );
-  const clusterName = workflow?.genai?.hostingClusters[0];
-  const clusterId = clusterName ? services.genai.control.clusterIdByName(clusterName) : undefined;
-  if (!workflow?.autoscaling || !clusterId) {
-    say('no autoscaled hosting cluster in the demo workflow: skipping the scaling stage');
+  const { burstProfile } = await import('#local/emulator/demand.ts');
+  const found = await scaleStageTarget(services, workflows, o, stack.emulator.compartmentId);
+  if (typeof found === 'string') {
+    say(`${found}: skipping the scaling stage`);
     return 0;
   }
-  const a = workflow.autoscaling;
-  const units = () =>
-    services.genai.control.clusterUnits().find((c) => c.id === clusterId)?.unitCount;
+  const { target } = found;
+  const a = found.workflow.autoscaling!;
+  const units = target.units;
   const startUnits = units() ?? a.minUnits;
   const capacity = a.tokensPerSecondPerUnit;
   const profile = burstProfile({
@@ -550,20 +622,14 @@ async function scale(
     burstMin: 8,
   });
   say(
-    `scaling: ${clusterName} serves ${startUnits} units (${a.minUnits}-${a.maxUnits}); demand goes from ` +
-      `${profile(0, clusterId)} to ${profile(2, clusterId)} tokens/s for 8 minutes, then back (1 minute = 1 s)`,
+    `scaling: ${target.label} serves ${amount(startUnits, target.noun)} (${a.minUnits}-${a.maxUnits}); demand goes from ` +
+      `${profile(0, '')} to ${profile(2, '')} tokens/s for 8 minutes, then back (1 minute = 1 s)`,
   );
   say(
     `scaling: cooldowns ${a.scaleUpCooldownSec} s up / ${a.scaleDownCooldownSec} s down ` +
       `(the workflow's 300 s / 600 s divided by ${timeScale}, like the emulator's minutes)`,
   );
-  const demand = startDemand({
-    monitoring: services.monitoring,
-    genai: services.genai,
-    profile,
-    clusterIds: [clusterId],
-    compartmentId: stack.emulator.compartmentId,
-  });
+  const demand = target.startDemand(profile);
   const deadline = Date.now() + o.timeoutMs;
   let shown = 0;
   let peak = startUnits;
@@ -577,7 +643,7 @@ async function scale(
       for (const r of rows.slice(shown)) {
         say(
           `  minute ${String(r.minute).padStart(2)}: ${String(Math.round(r.tokensPerSecond)).padStart(5)} tokens/s on ` +
-            `${r.servingUnits} units (${r.lifecycleState}): utilization ${Math.round(r.utilizationPct)}%, ` +
+            `${amount(r.servingUnits, target.noun)} (${r.lifecycleState}): utilization ${Math.round(r.utilizationPct)}%, ` +
             `P99 ${(r.p99LatencyMs / 1000).toFixed(1)} s`,
         );
       }
@@ -585,23 +651,25 @@ async function scale(
       for (const m of stack.emulator.outbox(stack.local.topics.pipeline)) {
         if (m.kind !== 'message' || outboxSeen.has(m.messageId)) continue;
         outboxSeen.add(m.messageId);
-        if (m.title?.includes('scal')) say(`notification: ${m.title}`);
+        if (m.title?.includes('SCALE_')) say(`notification: ${m.title}`);
       }
       const now = units() ?? lastUnits;
       if (now !== lastUnits) {
-        say(`scale-dac set ${clusterName} to ${now} units (was ${lastUnits})`);
+        say(`scale-dac set ${target.label} to ${amount(now, target.noun)} (was ${lastUnits})`);
         lastUnits = now;
         peak = Math.max(peak, now);
       }
       const burstOver = rows.length > 12;
       if (peak > startUnits && burstOver && now < peak) {
         say(
-          `done: scaled ${startUnits} -> ${peak} units under the burst and back to ${now} after it`,
+          `done: scaled ${startUnits} -> ${peak} ${target.noun} under the burst and back to ${now} after it`,
         );
         return 0;
       }
       if (Date.now() > deadline) {
-        say(`timed out: peak ${peak} units, now ${now} (expected a scale-up, then a scale-down)`);
+        say(
+          `timed out: peak ${peak} ${target.noun}, now ${now} (expected a scale-up, then a scale-down)`,
+        );
         return 1;
       }
       await new Promise((r) => setTimeout(r, 250));

@@ -1,7 +1,8 @@
 /**
  * `npm start -- --backend datascience` as a user runs it: the built CLI's demo drives the Data
  * Science path on the embedded emulator with the real functions under the FDK, from the upload
- * to a model deployment that answers a signed predict, and exits 0.
+ * to a model deployment that answers a signed predict, then autoscales that deployment's instance
+ * count from its own metrics' alarms through the real scale-dac function, and exits 0.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { expect, test } from 'vitest';
 const root = join(import.meta.dirname, '../..');
 const cli = join(root, 'dist/cli/dacflow.js');
 
-test('dacflow demo --backend datascience reaches SERVING and INVALID, then answers predict', () => {
+test('dacflow demo --backend datascience reaches SERVING and INVALID, answers predict, then scales', () => {
   expect(existsSync(cli), 'dist/ is built by `npm install` (prepare) or `npm run build`').toBe(
     true,
   );
@@ -55,6 +56,15 @@ test('dacflow demo --backend datascience reaches SERVING and INVALID, then answe
   expect(out).toContain('predict answered 200: "Emulated reply to: What is a bond coupon?"');
   expect(out).toMatch(
     /is SERVING on model deployment ocid1\.datasciencemodeldeployment\.\S+ \(ACTIVE\)/,
+  );
+  // The burst: scale-dac adds instances (a workflow alarm split per deployment names it), notifies
+  // with the instance count and cost, and removes instances once demand falls.
+  expect(out).toMatch(/scale-dac set model deployment …\w+ to 2 instances \(was 1\)/);
+  expect(out).toMatch(
+    /notification: dacflow aqua-llama: model deployment SCALE_UP 1->2 instances \(\+\$1,500\/month\)/,
+  );
+  expect(out).toMatch(
+    /done: scaled 1 -> [2-4] instances under the burst and back to [1-3] after it/,
   );
   // The demo's own datasets never leak into what it prints beyond names and counts.
   expect(out).not.toContain('face value');

@@ -32,6 +32,7 @@ test('dacflow demo reaches SERVING and INVALID, then scales up and back down', (
     expect(out).toContain(stage);
   }
   expect(out).toMatch(/scale-dac set support-bot-hosting to \d+ units \(was 2\)/);
+  expect(out).toMatch(/notification: dacflow support-bot: cluster SCALE_UP 2->\d+ units/);
   expect(out).toMatch(/done: scaled 2 -> \d+ units under the burst and back to \d+ after it/);
   // The demo's own datasets never leak into what it prints beyond names and counts.
   expect(out).not.toContain('has not arrived');
