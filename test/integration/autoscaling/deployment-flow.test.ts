@@ -19,7 +19,11 @@ import {
   dataScienceService,
   type DataScienceEmulatorService,
 } from '#local/emulator/datascience.ts';
-import { startDeploymentDemand, type DemandHandle } from '#local/emulator/demand.ts';
+import {
+  startDeploymentDemand,
+  type DemandHandle,
+  type DeploymentDemandMinute,
+} from '#local/emulator/demand.ts';
 import { startEmulator, type Emulator } from '#local/emulator/index.ts';
 import { monitoringService, type MonitoringService } from '#local/emulator/monitoring.ts';
 import { createScalingAlarms } from '#local/emulator/monitoring-scenario.ts';
@@ -73,7 +77,7 @@ let emu: Emulator;
 let ds: DataScienceEmulatorService;
 let mon: MonitoringService;
 let client: DataScienceClient;
-let demand: DemandHandle;
+let demand: DemandHandle<DeploymentDemandMinute>;
 const clock = { ms: T0 };
 const results: ScaleResult[] = [];
 const deliveries: { resourceIds: string[]; type: string }[] = [];
