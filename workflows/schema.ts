@@ -153,6 +153,18 @@ const genaiSchema = z
   })
   .strict();
 
+/**
+ * A container image as Data Science takes it: a service-managed `dsmc://` family (AQUA's own) or
+ * an OCIR path (`<region>.ocir.io/<namespace>/<repo>:<tag>` or `@sha256:<digest>`).
+ */
+const containerImage = z
+  .string()
+  .max(512)
+  .regex(
+    /^(dsmc:\/\/[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?|[a-z0-9][a-z0-9.-]*\.ocir\.io\/[A-Za-z0-9._\/-]+(:[A-Za-z0-9._-]+|@sha256:[a-f0-9]{64}))$/,
+    'must be dsmc://<family>:<tag> or <region>.ocir.io/<namespace>/<repo>:<tag>',
+  );
+
 const datascienceSchema = z
   .object({
     compartmentId: ocid('a compartment').optional(),
@@ -186,6 +198,8 @@ const datascienceSchema = z
         validation_set_size: z.number().min(0).lt(1).optional(),
       })
       .strict(),
+    /** AQUA's fine-tuning container; default `dsmc://odsc-llm-fine-tuning:latest` (unverified). */
+    trainingImage: containerImage.optional(),
     /** Where AQUA writes the fine-tuned model; the bucket must have object versioning enabled. */
     outputBucket: bucketName,
     deployment: z
@@ -195,6 +209,8 @@ const datascienceSchema = z
           .regex(/^(VM|BM)\.[A-Za-z0-9.]+$/, 'must be a compute shape like VM.GPU.A10.1'),
         instanceCount: posInt().default(1),
         container: z.enum(['vllm', 'tgi']).default('vllm'),
+        /** The serving image; default AQUA's `dsmc://odsc-<container>-serving:latest` (unverified). */
+        image: containerImage.optional(),
         bandwidthMbps: posInt().default(10),
       })
       .strict(),

@@ -39,9 +39,15 @@ export interface DataScienceStepOptions {
   images?: Partial<ContainerImages>;
 }
 
-const imagesOf = (o: DataScienceStepOptions | undefined): ContainerImages => ({
+/** The workflow's own images over the step options' over AQUA's defaults. */
+const imagesOf = (
+  o: DataScienceStepOptions | undefined,
+  s: DatascienceSection,
+): ContainerImages => ({
   ...defaultContainerImages,
   ...o?.images,
+  ...(s.trainingImage ? { finetune: s.trainingImage } : {}),
+  ...(s.deployment.image ? { [s.deployment.container]: s.deployment.image } : {}),
 });
 
 const compartmentOf = (deps: PipelineDeps, s: DatascienceSection): string =>
@@ -291,7 +297,7 @@ export async function startJobRun(
   const attempt = run.attempts.train;
   const trainToken = run.retryTokens.train ?? `dacflow-${runId}-train-${attempt}`;
   const compartmentId = compartmentOf(deps, section);
-  const images = imagesOf(options);
+  const images = imagesOf(options, section);
 
   const observation = async (): Promise<Observation> => {
     try {
@@ -401,7 +407,7 @@ export async function deployModel(
           modelDeploymentConfigurationDetails: deploymentConfig({
             modelId,
             deployment: section.deployment,
-            images: imagesOf(options),
+            images: imagesOf(options, section),
           }) as unknown as ds.SingleModelDeploymentConfigurationDetails,
           freeformTags: { dacflowRunId: runId, dacflowWorkflow: workflow.name },
         },

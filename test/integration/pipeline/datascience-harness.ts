@@ -32,6 +32,12 @@ export { dataset, eventually } from './harness.ts';
 /** Base model display name seeded in the catalog (resolved by name, like a workflow would). */
 export const baseModelName = 'Meta-Llama-3.1-8B-Instruct';
 
+/** The images the `aqua-pinned` workflow (prefix `pinned/`) names. */
+export const pinnedImages = {
+  training: 'iad.ocir.io/idtlxnfdweil/odsc-llm-fine-tuning:1.1.37',
+  serving: 'dsmc://odsc-tgi-serving:2.0.1.4',
+};
+
 /** A datascience workflow on `prefix` writing to `outputBucket`. */
 export function dsWorkflowYaml(input: {
   name: string;
@@ -39,8 +45,13 @@ export function dsWorkflowYaml(input: {
   projectId: string;
   outputBucket: string;
   chatTemplate?: 'llama2';
+  /** Pinned images: the fine-tuning container, and a TGI serving image. */
+  images?: { training: string; serving: string };
 }): string {
   const template = input.chatTemplate ? `, chatTemplate: ${input.chatTemplate}` : '';
+  const serving = input.images
+    ? `container: tgi, image: "${input.images.serving}"`
+    : 'container: vllm';
   return `
 name: ${input.name}
 backend: datascience
@@ -51,8 +62,8 @@ datascience:
   baseModel: ${baseModelName}
   shape: VM.GPU.A10.2
   training: { epochs: 2, learning_rate: 0.0002, batch_size: 4, validation_set_size: 0.1 }
-  outputBucket: ${input.outputBucket}
-  deployment: { shape: VM.GPU.A10.1, instanceCount: 1, container: vllm, bandwidthMbps: 10 }
+  outputBucket: ${input.outputBucket}${input.images ? `\n  trainingImage: "${input.images.training}"` : ''}
+  deployment: { shape: VM.GPU.A10.1, instanceCount: 1, ${serving}, bandwidthMbps: 10 }
 `;
 }
 
@@ -185,6 +196,13 @@ export async function startDsHarness(
         projectId,
         outputBucket: 'models',
         chatTemplate: 'llama2',
+      }),
+      dsWorkflowYaml({
+        name: 'aqua-pinned',
+        prefix: 'pinned/',
+        projectId,
+        outputBucket: 'models',
+        images: pinnedImages,
       }),
     ].map((text, i) => ({ fileName: `w${i}.yaml`, text })),
   );

@@ -14,6 +14,7 @@ import type { Run } from '#workflows/machine.ts';
 import {
   dataset,
   eventually,
+  pinnedImages,
   signedPredict,
   startDsHarness,
   type DsHarness,
@@ -75,6 +76,21 @@ async function toServing(prefix: string, name: string, tag: string): Promise<Run
 }
 
 describe('a valid dataset', () => {
+  test("runs in the workflow's own pinned images when it names them", async () => {
+    const serving = await toServing('pinned/', 'pinned.jsonl', 'p');
+    const { jobRun } = await h.datascience.getJobRun({ jobRunId: serving.oci.jobRunId! });
+    const { job } = await h.datascience.getJob({ jobId: jobRun.jobId });
+    expect(job.jobEnvironmentConfigurationDetails).toMatchObject({
+      image: pinnedImages.training,
+    });
+    const { modelDeployment: md } = await h.datascience.getModelDeployment({
+      modelDeploymentId: serving.oci.modelDeploymentId!,
+    });
+    expect(md.modelDeploymentConfigurationDetails).toMatchObject({
+      environmentConfigurationDetails: { image: pinnedImages.serving },
+    });
+  });
+
   test('goes to SERVING through one AQUA-style job run and a model deployment that predicts', async () => {
     const ref = await h.upload('train/', 'happy.jsonl', dataset(20, 'h'));
     const validated = await validateStep(h.deps, ref);

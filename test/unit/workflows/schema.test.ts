@@ -133,6 +133,16 @@ describe('defaults', () => {
     expect(w.autoscaling).toMatchObject({ latencyP99ThresholdMs: 5000, lowUtilizationPct: 30 });
   });
 
+  test('pinned images: dsmc:// families and OCIR paths with a tag or a digest', () => {
+    for (const [path, image] of [
+      ['datascience.trainingImage', 'dsmc://odsc-llm-fine-tuning:1.1.37'],
+      ['datascience.trainingImage', 'iad.ocir.io/ns/llm-ft:2.0'],
+      ['datascience.deployment.image', `us-ashburn-1.ocir.io/ns/vllm@sha256:${'a'.repeat(64)}`],
+    ] as const) {
+      expect(issuesOf(withField(dsDoc(), path, image))).toEqual([]);
+    }
+  });
+
   test("a model deployment's utilization defaults to its own GPU metric; a named one is kept", () => {
     const w = parseWorkflow(
       stringify(withField(dsDoc(), 'autoscaling', { minUnits: 1, maxUnits: 3 })),
@@ -334,6 +344,16 @@ describe('cross-field rules', () => {
       () =>
         withField(genaiDoc(), 'autoscaling', { minUnits: 4, maxUnits: 8, maxMonthlyCostUsd: 5000 }),
       'autoscaling.maxMonthlyCostUsd',
+    ],
+    [
+      'a training image that is neither dsmc:// nor OCIR',
+      () => withField(dsDoc(), 'datascience.trainingImage', 'docker.io/library/llm:latest'),
+      'datascience.trainingImage',
+    ],
+    [
+      'a serving image with a space',
+      () => withField(dsDoc(), 'datascience.deployment.image', 'dsmc://odsc-vllm serving'),
+      'datascience.deployment.image',
     ],
     [
       'derived utilization on a model deployment (no token metrics)',
