@@ -8,7 +8,8 @@
 //     reference resolves;
 //   - the module matches the code: one function per functions/ folder with its func.yaml memory
 //     and timeout, the Events condition equals datasetCondition(), alarm bodies equal
-//     formatAlarmBody(), threshold defaults equal the workflow defaults, every config key the
+//     formatAlarmBody(), threshold defaults equal the workflow defaults, the model-deployment
+//     alarms planned for sample workflows equal deploymentAlarmDefinitions(), every config key the
 //     functions read is set, the alarms subscription and the reconcile schedule match wiringFor();
 //   - the inputs/outputs tables in docs/terraform.md are the generated ones.
 //
@@ -585,10 +586,23 @@ function checkExampleWorkflows(root, codeRoot, example, main, findings) {
 }
 
 // ------------------------------------------------------------------------------------------------
-// A small evaluator for the HCL expressions the code checks read back (object and tuple
-// constructors, templates, references, jsonencode). Anything else throws: the module must keep
-// those expressions this simple so the comparison stays mechanical.
+// A small evaluator for the HCL expressions the code checks read back: object and tuple
+// constructors, `for` expressions (with `if`), templates, references, `==`/`!=`, conditionals and
+// the functions jsonencode, merge (with `...` expansion) and try. Anything else throws: the module
+// must keep those expressions this simple so the comparison stays mechanical.
 // ------------------------------------------------------------------------------------------------
+
+/**
+ * An error Terraform's try() catches: an attribute or key that is not there, a null traversed, a
+ * type that does not fit. Everything else (syntax the evaluator does not support, a reference it
+ * cannot see offline) stays an error, so try() never hides a gap of this checker.
+ * @param {string} message
+ */
+function dynamicError(message) {
+  return Object.assign(new Error(message), { hclDynamic: true });
+}
+/** @param {unknown} e */
+const isDynamic = (e) => e instanceof Error && /** @type {any} */ (e).hclDynamic === true;
 
 /**
  * @param {string} src an HCL expression, or (with `asTemplate`) the body of a template as hcl2json
@@ -598,6 +612,11 @@ function checkExampleWorkflows(root, codeRoot, example, main, findings) {
  */
 export function evaluateHcl(src, resolve, asTemplate = false) {
   let i = 0;
+  // Above zero, expressions are parsed but not evaluated (the branch a conditional or try() does
+  // not take, the body of a `for` over nothing): they must still be valid, nothing is resolved.
+  let dry = 0;
+  /** @type {Array<Record<string, unknown>>} the variables of the enclosing `for` expressions */
+  const scopes = [];
   const ws = (/** @type {boolean} */ nl) => {
     for (;;) {
       const c = src[i];
@@ -612,13 +631,63 @@ export function evaluateHcl(src, resolve, asTemplate = false) {
       `cannot evaluate HCL at ${i}: ${why} in ${JSON.stringify(src.slice(Math.max(0, i - 20), i + 20))}`,
     );
   };
+  const expect = (/** @type {string} */ token) => {
+    ws(true);
+    if (!src.startsWith(token, i)) fail(`expected "${token}"`);
+    i += token.length;
+  };
+  /** @template T @param {() => T} f @returns {T} */
+  const dryRun = (f) => {
+    dry++;
+    try {
+      return f();
+    } finally {
+      dry--;
+    }
+  };
+  const keyword = (/** @type {string} */ word) =>
+    src.startsWith(word, i) && !/[A-Za-z0-9_-]/.test(src[i + word.length] ?? '');
+
   /** @returns {unknown} */
   const expr = () => {
+    const test = equality();
+    ws(false);
+    if (src[i] !== '?') return test;
+    i++;
+    if (dry === 0 && typeof test !== 'boolean')
+      throw dynamicError('the condition of a conditional is not a bool');
+    const yes = test === true && dry === 0 ? expr() : dryRun(expr);
+    expect(':');
+    const no = test === false && dry === 0 ? expr() : dryRun(expr);
+    return test === true ? yes : no;
+  };
+  /** @returns {unknown} */
+  const equality = () => {
+    let left = primary();
+    for (;;) {
+      ws(false);
+      const op = src.slice(i, i + 2);
+      if (op !== '==' && op !== '!=') return left;
+      i += 2;
+      const right = primary();
+      if (dry > 0) continue;
+      const same = jsonencode(sortDeep(left) ?? null) === jsonencode(sortDeep(right) ?? null);
+      left = op === '==' ? same : !same;
+    }
+  };
+  /** @returns {unknown} */
+  const primary = () => {
     ws(true);
     const c = src[i];
     if (c === '{') return object();
     if (c === '[') return tuple();
     if (c === '"') return template();
+    if (c === '(') {
+      i++;
+      const v = expr();
+      expect(')');
+      return v;
+    }
     if (c !== undefined && /[0-9]/.test(c)) {
       const m = /^[0-9]+(\.[0-9]+)?/.exec(src.slice(i));
       i += m?.[0].length ?? 0;
@@ -630,33 +699,100 @@ export function evaluateHcl(src, resolve, asTemplate = false) {
       if (name === 'false') return false;
       if (name === 'null') return null;
       ws(false);
-      if (src[i] === '(') {
-        if (name !== 'jsonencode') fail(`function ${name}() is not supported`);
-        i++;
-        const arg = expr();
-        ws(true);
-        if (src[i] !== ')') fail('expected ")"');
-        i++;
-        return jsonencode(arg);
-      }
+      if (src[i] === '(') return call(name);
       /** @type {Array<string | number>} */
       const path = [name];
       for (;;) {
-        if (src[i] === '.') {
+        if (src[i] === '.' && !src.startsWith('...', i)) {
           i++;
           path.push(ident());
         } else if (src[i] === '[') {
           i++;
           const k = expr();
-          ws(true);
-          if (src[i] !== ']') fail('expected "]"');
-          i++;
+          expect(']');
           path.push(/** @type {string | number} */ (k));
         } else break;
       }
-      return resolve(path);
+      if (dry > 0) return undefined;
+      const scope = [...scopes].reverse().find((s) => name in s);
+      if (!scope) return resolve(path);
+      /** @type {unknown} */
+      let v = scope[name];
+      for (const k of path.slice(1)) {
+        if (v === null || typeof v !== 'object' || !(String(k) in v))
+          throw dynamicError(`${path.join('.')}: no "${k}"`);
+        v = /** @type {any} */ (v)[k];
+      }
+      return v;
     }
     return fail('unsupported expression');
+  };
+  /** @param {string} name */
+  const call = (name) => {
+    i++; // (
+    if (name === 'try') {
+      // The first argument that evaluates without a dynamic error; the others are only parsed.
+      let found = false;
+      /** @type {unknown} */
+      let value;
+      for (;;) {
+        ws(true);
+        if (src[i] === ')') break;
+        const start = i;
+        if (found || dry > 0) {
+          dryRun(expr);
+        } else {
+          try {
+            value = expr();
+            found = true;
+          } catch (e) {
+            if (!isDynamic(e)) throw e;
+            i = start;
+            dryRun(expr);
+          }
+        }
+        ws(true);
+        if (src[i] === ',') i++;
+      }
+      i++;
+      if (!found && dry === 0) throw dynamicError('no argument of try() could be evaluated');
+      return value;
+    }
+    /** @type {unknown[]} */
+    const args = [];
+    for (;;) {
+      ws(true);
+      if (src[i] === ')') break;
+      const v = expr();
+      ws(true);
+      if (src.startsWith('...', i)) {
+        i += 3;
+        if (dry === 0 && !Array.isArray(v)) throw dynamicError('... expands a tuple only');
+        if (dry === 0) args.push(.../** @type {unknown[]} */ (v));
+      } else {
+        args.push(v);
+      }
+      ws(true);
+      if (src[i] === ',') i++;
+    }
+    i++;
+    if (name === 'jsonencode') {
+      if (args.length !== 1 && dry === 0) fail('jsonencode() takes one argument');
+      return dry > 0 ? undefined : jsonencode(args[0]);
+    }
+    if (name === 'merge') {
+      if (dry > 0) return undefined;
+      /** @type {Record<string, unknown>} */
+      const out = {};
+      for (const a of args) {
+        if (a === null) continue;
+        if (typeof a !== 'object' || Array.isArray(a))
+          throw dynamicError('merge() takes objects only');
+        Object.assign(out, a);
+      }
+      return out;
+    }
+    return fail(`function ${name}() is not supported`);
   };
   const ident = () => {
     const m = /^[A-Za-z_][A-Za-z0-9_-]*/.exec(src.slice(i));
@@ -664,8 +800,86 @@ export function evaluateHcl(src, resolve, asTemplate = false) {
     i += m?.[0].length ?? 0;
     return m?.[0] ?? '';
   };
+  /**
+   * `[for k, v in coll : value if cond]` or `{for k, v in coll : key => value if cond}`, after the
+   * opening bracket; maps are iterated in key order, as Terraform does.
+   * @param {'}' | ']'} close
+   */
+  const forExpr = (close) => {
+    i += 3; // for
+    ws(true);
+    const first = ident();
+    ws(true);
+    /** @type {string | undefined} */
+    let keyVar;
+    let valueVar = first;
+    if (src[i] === ',') {
+      i++;
+      ws(true);
+      keyVar = first;
+      valueVar = ident();
+      ws(true);
+    }
+    if (!keyword('in')) fail('expected "in"');
+    i += 2;
+    const coll = expr();
+    expect(':');
+    const bodyStart = i;
+    /** @type {Array<[string | number, unknown]>} */
+    let entries = [];
+    if (dry === 0) {
+      if (Array.isArray(coll)) entries = coll.map((v, n) => [n, v]);
+      else if (coll && typeof coll === 'object')
+        entries = Object.keys(coll)
+          .sort()
+          .map((k) => [k, /** @type {any} */ (coll)[k]]);
+      else throw dynamicError('a for expression iterates over a tuple or an object only');
+    }
+    /** @param {Record<string, unknown>} vars */
+    const body = (vars) => {
+      i = bodyStart;
+      scopes.push(vars);
+      try {
+        let key = close === '}' ? expr() : undefined;
+        if (close === '}') expect('=>');
+        const value = expr();
+        ws(true);
+        if (src.startsWith('...', i)) fail('grouping (...) in a for expression is not supported');
+        let keep = /** @type {unknown} */ (true);
+        if (keyword('if')) {
+          i += 2;
+          keep = expr();
+          ws(true);
+        }
+        return { key, value, keep };
+      } finally {
+        scopes.pop();
+      }
+    };
+    const out = close === '}' ? /** @type {Record<string, unknown>} */ ({}) : [];
+    if (entries.length === 0) {
+      dryRun(() => body({ [valueVar]: undefined, ...(keyVar ? { [keyVar]: undefined } : {}) }));
+    }
+    for (const [k, v] of entries) {
+      const r = body({ [valueVar]: v, ...(keyVar ? { [keyVar]: k } : {}) });
+      if (r.keep !== true && r.keep !== false)
+        throw dynamicError('the if clause of a for expression is not a bool');
+      if (!r.keep) continue;
+      if (Array.isArray(out)) out.push(r.value);
+      else {
+        const key = String(r.key);
+        if (key in out) throw dynamicError(`duplicate key "${key}" in a for expression`);
+        out[key] = r.value;
+      }
+    }
+    if (src[i] !== close) fail(`expected "${close}"`);
+    i++;
+    return dry > 0 ? undefined : out;
+  };
   const object = () => {
     i++;
+    ws(true);
+    if (keyword('for')) return forExpr('}');
     /** @type {Record<string, unknown>} */
     const out = {};
     for (;;) {
@@ -674,7 +888,6 @@ export function evaluateHcl(src, resolve, asTemplate = false) {
         i++;
         return out;
       }
-      if (src.startsWith('for ', i)) fail('for expressions are not supported');
       const key = src[i] === '"' ? String(template()) : ident();
       ws(false);
       if (src[i] !== '=' && src[i] !== ':') fail('expected "=" in object');
@@ -686,6 +899,8 @@ export function evaluateHcl(src, resolve, asTemplate = false) {
   };
   const tuple = () => {
     i++;
+    ws(true);
+    if (keyword('for')) return forExpr(']');
     const out = [];
     for (;;) {
       ws(true);
@@ -722,15 +937,22 @@ export function evaluateHcl(src, resolve, asTemplate = false) {
         lit = '';
         i += 2;
         parts.push({ value: expr() });
-        ws(true);
-        if (src[i] !== '}') fail('expected "}"');
-        i++;
+        expect('}');
       } else {
         lit += c;
         i++;
       }
     }
     if (lit) parts.push(lit);
+    if (dry > 0) return undefined;
+    // Text around an interpolation makes a string, and null or a collection cannot be one.
+    if (parts.length > 1 || typeof parts[0] === 'string') {
+      for (const p of parts) {
+        const value = typeof p === 'object' && p ? /** @type {any} */ (p).value : '';
+        if (value === null || value === undefined || typeof value === 'object')
+          throw dynamicError('a template interpolates null or a collection into a string');
+      }
+    }
     return joinTemplate(parts);
   };
   const v = asTemplate ? template(true) : expr();
@@ -791,17 +1013,21 @@ function evalValue(value, resolve) {
 }
 
 /**
- * A resolver over a module: local.* evaluates the local, var.* takes `vars` then the default,
- * each.* comes from `each`; other references are unknown.
+ * A resolver over a module: local.* evaluates the local (or takes `locals`, for the ones that read
+ * files), var.* takes `vars` then the default, each.* comes from `each`; other references are
+ * unknown.
  * @param {TfModule} m @param {Record<string, unknown>} vars @param {Record<string, unknown>} [each]
+ * @param {Record<string, unknown>} [locals]
  */
-function resolverFor(m, vars, each) {
+function resolverFor(m, vars, each, locals = {}) {
   /** @param {Array<string | number>} path @returns {unknown} */
   const resolve = (path) => {
     const [head, name, ...rest] = path;
     /** @type {unknown} */
     let v;
-    if (head === 'local' && typeof name === 'string' && name in m.merged.locals) {
+    if (head === 'local' && typeof name === 'string' && name in locals) {
+      v = locals[name];
+    } else if (head === 'local' && typeof name === 'string' && name in m.merged.locals) {
       v = evalValue(m.merged.locals[name], resolve);
     } else if (head === 'var' && typeof name === 'string' && name in m.merged.variable) {
       v = name in vars ? vars[name] : m.merged.variable[name].default;
@@ -812,7 +1038,7 @@ function resolverFor(m, vars, each) {
     }
     for (const k of rest) {
       if (v === null || typeof v !== 'object' || !(k in v))
-        throw new Error(`${path.join('.')}: no "${k}"`);
+        throw dynamicError(`${path.join('.')}: no "${k}"`);
       v = /** @type {any} */ (v)[k];
     }
     return v;
@@ -837,6 +1063,7 @@ async function loadCode(root) {
     workflowSchema: 'workflows/schema.ts',
     policy: 'shared/scaling/policy.ts',
     simulate: 'shared/scaling/simulate.ts',
+    alarmDefinitions: 'shared/scaling/alarm-definitions.ts',
   };
   for (const [name, file] of Object.entries(optional)) {
     if (existsSync(join(root, file))) parts.push(`export * as ${name} from './${file}';`);
@@ -873,13 +1100,13 @@ async function loadCode(root) {
 function checkAgainstCode(root, codeRoot, m, code, findings) {
   const { wiring } = code;
   const r = m.merged.resource;
-  /** @param {string} addr @param {string} msg @param {RegExp} [pattern] */
-  const find = (addr, msg, pattern) => {
+  /** @param {string} addr @param {string} msg @param {RegExp} [pattern] @param {RegExp} [after] */
+  const find = (addr, msg, pattern, after) => {
     const file = m.merged.where[addr] ?? m.merged.where[`local.${addr}`] ?? 'terraform';
     findings.push({
       check: 'code',
       file,
-      line: pattern ? lineOf(m, file, pattern) : undefined,
+      line: pattern ? lineOf(m, file, pattern, after) : undefined,
       message: msg,
     });
   };
@@ -1328,6 +1555,142 @@ function checkAgainstCode(root, codeRoot, m, code, findings) {
     'oci_monitoring_alarm.scaling',
   );
 
+  // Model-deployment alarms (terraform/datascience.tf): for sample workflow files, the alarms the
+  // module plans are exactly deploymentAlarmDefinitions() of each datascience workflow with
+  // autoscaling, with that workflow's policy (its own values over the variables' defaults).
+  guard(
+    () => {
+      if (!m.merged.variable.enable_datascience) return;
+      const addr = 'oci_monitoring_alarm.deployment_scaling';
+      const alarm = r.oci_monitoring_alarm?.deployment_scaling;
+      if (!alarm)
+        throw new Error(
+          `no resource ${addr} (the model-deployment alarms of datascience workflows with autoscaling)`,
+        );
+      const definitionsFor = code.alarmDefinitions?.deploymentAlarmDefinitions;
+      if (!definitionsFor || !code.workflowSchema?.parseWorkflow || !code.policy) {
+        find(
+          addr,
+          'TODO: deploymentAlarmDefinitions() (shared/scaling/alarm-definitions.ts) or the workflow schema not found; the model-deployment alarms are unchecked',
+        );
+        return;
+      }
+      const { docs, workflows } = deploymentSamples(codeRoot, code);
+      const locals = { workflow_documents: docs };
+      const vars = { ...sampleVars, enable_datascience: true };
+      /** @param {Record<string, unknown>} v */
+      const planned = (v) => evalValue(alarm.for_each, resolverFor(m, v, undefined, locals));
+      const off = planned({ ...vars, enable_datascience: false });
+      if (!off || typeof off !== 'object' || Object.keys(off).length > 0)
+        find(
+          addr,
+          `${addr} must exist only with enable_datascience (its for_each filters on var.enable_datascience)`,
+          /for_each\s*=/,
+          /resource\s+"oci_monitoring_alarm"\s+"deployment_scaling"/,
+        );
+      const plan = /** @type {Record<string, any>} */ (planned(vars));
+      if (!plan || typeof plan !== 'object' || Array.isArray(plan))
+        throw new Error('for_each does not evaluate to a map');
+      /** @type {Array<{ key: string, workflow: string, def: any }>} */
+      const expected = [];
+      for (const w of workflows) {
+        // The policy as policyFromAutoscaling() (shared/pipeline/scale.ts) builds it: the section's
+        // policy fields over defaultScalingPolicy (that module loads the SDK, so it is not bundled).
+        const defaults = code.policy.defaultScalingPolicy;
+        /** @type {Record<string, unknown>} */
+        const merged = { ...defaults };
+        for (const k of [...Object.keys(defaults), 'maxMonthlyCostUsd'])
+          if (w.autoscaling[k] !== undefined) merged[k] = w.autoscaling[k];
+        const policy = code.policy.validateScalingPolicy(merged);
+        const u = w.autoscaling.utilization;
+        const defs = definitionsFor(policy, w.name, {
+          ...(u?.source === 'metric' ? { utilizationMetric: u.metric } : {}),
+        });
+        for (const def of defs)
+          expected.push({ key: `${w.name}-${def.rule}`, workflow: w.name, def });
+      }
+      const want = expected.map((e) => e.key).sort();
+      const got = Object.keys(plan).sort();
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        find(
+          'deployment_scaling_alarms',
+          `for the sample workflows ${addr} plans [${got.join(', ')}], expected [${want.join(', ')}] (<workflow>-<rule>, one per rule of each datascience workflow with autoscaling)`,
+          /deployment_scaling_alarms\s*=/,
+        );
+      /** @param {unknown} d */
+      const minutes = (d) => {
+        const x = /^PT(\d+)([MH])$/.exec(String(d));
+        return x ? Number(x[1]) * (x[2] === 'H' ? 60 : 1) : NaN;
+      };
+      /** @type {Map<string, string>} attribute -> the first difference */
+      const diffs = new Map();
+      for (const { key, workflow, def } of expected) {
+        if (!(key in plan)) continue;
+        const res = resolverFor(m, vars, { key, value: plan[key] }, locals);
+        /** @param {string} attr */
+        const value = (attr) => evalValue(alarm[attr], res);
+        const prefix = m.merged.variable.name_prefix?.default;
+        /** @type {Array<[string, unknown, unknown, ((a: unknown, b: unknown) => boolean)?]>} */
+        const checks = [
+          ['namespace', value('namespace'), def.namespace],
+          ['query', value('query'), def.query],
+          ['severity', value('severity'), def.severity],
+          [
+            'pending_duration',
+            value('pending_duration'),
+            `PT${def.pendingMin}M`,
+            (a, b) => minutes(a) === minutes(b),
+          ],
+          [
+            'repeat_notification_duration',
+            value('repeat_notification_duration'),
+            `PT${def.repeatMin}M`,
+            (a, b) => minutes(a) === minutes(b),
+          ],
+          [
+            'is_notifications_per_metric_dimension_enabled',
+            value('is_notifications_per_metric_dimension_enabled'),
+            def.splitPerStream,
+          ],
+          // jsonencode() sorts keys: the same JSON as the code's, compared parsed.
+          ['body', value('body'), def.body, (a, b) => sameJson(a, b)],
+          ['rule_name', value('rule_name'), def.rule],
+          ['alarm_summary', value('alarm_summary'), def.summary],
+          ['display_name', value('display_name'), `${prefix}-${workflow}-deployments-${def.rule}`],
+        ];
+        for (const [attr, a, b, same = (x, y) => x === y] of checks) {
+          if (!diffs.has(attr) && !same(a, b))
+            diffs.set(
+              attr,
+              `${addr}["${key}"] (a sample workflow): ${attr} is ${JSON.stringify(a ?? null)}, deploymentAlarmDefinitions() gives ${JSON.stringify(b)}`,
+            );
+        }
+      }
+      const header = /resource\s+"oci_monitoring_alarm"\s+"deployment_scaling"/;
+      for (const [attr, msg] of diffs)
+        find(addr, msg, new RegExp(`^[ \\t]*${esc(attr)}\\s*=`, 'm'), header);
+      if (
+        JSON.stringify(alarm.destinations ?? null).replace(/\s/g, '') !==
+        JSON.stringify(['${oci_ons_notification_topic.alarms.id}'])
+      )
+        find(
+          addr,
+          `${addr}: destinations must be the alarms topic (scale-dac subscribes to it)`,
+          /destinations\s*=/,
+        );
+      for (const attr of ['compartment_id', 'metric_compartment_id'])
+        if (alarm[attr] !== '${var.compartment_ocid}')
+          find(
+            addr,
+            `${addr}: ${attr} must be var.compartment_ocid (where the functions create the deployments)`,
+            new RegExp(`^[ \\t]*${attr}\\s*=`, 'm'),
+            header,
+          );
+    },
+    'deployment alarms',
+    'oci_monitoring_alarm.deployment_scaling',
+  );
+
   // IAM: every statement has OCI's form, names real resource types and existing dynamic groups;
   // no blanket grants; object access scoped to a bucket; the Data Science groups least-privileged.
   guard(
@@ -1438,6 +1801,9 @@ function checkAgainstCode(root, codeRoot, m, code, findings) {
         [...groups].find(([, rule]) => rule.includes(`resource.type = '${resourceType}'`))?.[0];
       const jobRuns = groupFor('datasciencejobrun');
       const deployments = groupFor('datasciencemodeldeployment');
+      const functions = [...groupAddr].find(
+        ([, a]) => a === 'oci_identity_dynamic_group.functions',
+      )?.[0];
       /** @type {Array<[string, string | undefined, string]>} */
       const dsGroups = [
         ['job runs', jobRuns, 'datasciencejobrun'],
@@ -1480,6 +1846,8 @@ function checkAgainstCode(root, codeRoot, m, code, findings) {
         [jobRuns, 'job runs', 'manage', 'data-science-models', undefined],
         [deployments, 'model deployments', 'read', 'data-science-models', undefined],
         [deployments, 'model deployments', 'read', 'objects', output],
+        // scale-dac reads and resizes model deployments (UpdateModelDeployment).
+        [functions, 'functions', 'use', 'data-science-model-deployments', undefined],
       ];
       for (const [group, label, verb, type, bucket] of needed) {
         if (group && !has(group, verb, type, bucket))
@@ -1681,6 +2049,18 @@ function nextQuote(src, i) {
   return src.length - 1;
 }
 
+/** Whether two strings hold the same JSON value (key order aside). @param {unknown} a @param {unknown} b */
+function sameJson(a, b) {
+  try {
+    return (
+      JSON.stringify(sortDeep(JSON.parse(String(a)))) ===
+      JSON.stringify(sortDeep(JSON.parse(String(b))))
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** @param {unknown} x @returns {unknown} */
 function sortDeep(x) {
   if (Array.isArray(x)) return x.map(sortDeep);
@@ -1692,6 +2072,53 @@ function sortDeep(x) {
     );
   }
   return x;
+}
+
+/**
+ * Sample workflow files for the model-deployment alarm check, as yamldecode() hands them to the
+ * module (no schema defaults), and the same parsed by the workflow schema: a genai workflow and a
+ * datascience one without autoscaling (no deployment alarms), one with only the unit bounds (the
+ * variables' defaults apply) and one that sets every alarmed value and its own utilization metric.
+ * Built from the shipped examples so they stay valid as the schema evolves.
+ * @param {string} root @param {Record<string, any>} code
+ * @returns {{ docs: Record<string, any>[], workflows: Record<string, any>[] }}
+ */
+function deploymentSamples(root, code) {
+  /** @param {string} file */
+  const example = (file) =>
+    YAML.parse(readFileSync(join(root, 'workflows/examples', file), 'utf8'));
+  /** @param {Record<string, any>} doc @param {string} name @param {Record<string, any> | undefined} autoscaling */
+  const named = (doc, name, autoscaling) => {
+    const d = {
+      ...structuredClone(doc),
+      name,
+      trigger: { ...doc.trigger, prefix: `datasets/${name}/` },
+    };
+    if (autoscaling) d.autoscaling = autoscaling;
+    else delete d.autoscaling;
+    return d;
+  };
+  const aqua = example('aqua-llama.yaml');
+  const docs = [
+    named(example('genai-support-bot.yaml'), 'genai-scaled', { minUnits: 1, maxUnits: 4 }),
+    named(aqua, 'ds-unscaled', undefined),
+    named(aqua, 'ds-defaults', { minUnits: 1, maxUnits: 4 }),
+    named(aqua, 'ds-tuned', {
+      minUnits: 1,
+      maxUnits: 4,
+      latencyP99ThresholdMs: 3000,
+      highUtilizationPct: 92.5,
+      lowUtilizationPct: 20,
+      sustainedLowUtilizationPct: 70,
+      sustainedLowWindowMin: 20,
+      alarmRepeatMin: 15,
+      utilization: { source: 'metric', metric: 'CpuUtilization' },
+    }),
+  ];
+  const workflows = docs
+    .map((d) => code.workflowSchema.parseWorkflow(YAML.stringify(d), `${d.name}.yaml`))
+    .filter((w) => w.backend === 'datascience' && w.autoscaling);
+  return { docs, workflows };
 }
 
 /**

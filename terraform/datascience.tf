@@ -120,3 +120,124 @@ resource "oci_identity_policy" "datascience" {
 
   depends_on = [oci_identity_dynamic_group.datascience_job_runs, oci_identity_dynamic_group.datascience_model_deployments]
 }
+
+# Scaling alarms of the model deployments of each datascience workflow with an autoscaling
+# section: scale-dac resizes a deployment's FIXED_SIZE instance count on them with the workflow's
+# policy. deploymentAlarmDefinitions() of shared/scaling/alarm-definitions.ts is THE definition;
+# `npm run check:terraform` holds these alarms to it. Deployments are created at run time, so no
+# alarm can name one: each rule is ONE alarm per workflow over every deployment in the
+# compartment, grouped by resourceId and split per metric stream, so each deployment fires and
+# clears on its own (scale-dac refuses a grouped message naming several: ALARM_TARGET_AMBIGUOUS).
+# The body names the workflow; scale-dac resizes only deployments that workflow created. It reads
+# and updates them with the functions' `manage data-science-model-deployments` (iam.tf, under
+# enable_datascience).
+
+locals {
+  # OCI's own model deployment metrics (data-science/using/metrics-model-deploy.htm), with the
+  # deployment's OCID as resourceId: PredictLatency is in milliseconds, so unlike the hosting
+  # clusters' latency_metric_unit there is nothing to convert.
+  deployment_metric_namespace   = "oci_datascience_modeldeploy"
+  deployment_utilization_metric = "GPUCoreUtilization"
+
+  # Per workflow, its own autoscaling values where the file sets them, else the hosting-cluster
+  # alarms' variables (whose defaults are defaultScalingPolicy's): the workflow's policy, as
+  # policyFromAutoscaling() builds it for scale-dac.
+  deployment_policies = {
+    for w in local.datascience_workflows : w.name => {
+      latency_threshold   = try(w.autoscaling.latencyP99ThresholdMs, var.latency_p99_high_threshold_ms)
+      high_threshold      = try(w.autoscaling.highUtilizationPct, var.utilization_high_threshold_pct)
+      low_threshold       = try(w.autoscaling.lowUtilizationPct, var.utilization_low_threshold_pct)
+      sustained_threshold = try(w.autoscaling.sustainedLowUtilizationPct, var.utilization_sustained_low_threshold_pct)
+      sustained_pending   = try("PT${w.autoscaling.sustainedLowWindowMin}M", var.utilization_sustained_low_pending_duration)
+      repeat              = try("PT${w.autoscaling.alarmRepeatMin}M", var.alarm_repeat_notification_duration)
+      utilization_metric  = try(w.autoscaling.utilization.metric, local.deployment_utilization_metric)
+    } if try(w.autoscaling, null) != null
+  }
+
+  # <workflow>-<rule> => one alarm; the keys come from the workflow files, so they are known at
+  # plan time.
+  deployment_scaling_alarms = merge([
+    for workflow, p in local.deployment_policies : {
+      "${workflow}-latency-p99-high" = {
+        workflow  = workflow
+        rule      = "latency-p99-high"
+        metric    = "PredictLatency"
+        statistic = "percentile(0.99)"
+        operator  = ">"
+        threshold = p.latency_threshold
+        interval  = var.latency_interval
+        pending   = var.latency_pending_duration
+        repeat    = p.repeat
+        severity  = "CRITICAL"
+        summary   = "P99 latency over ${p.latency_threshold} ms: scale up"
+      }
+      "${workflow}-utilization-high" = {
+        workflow  = workflow
+        rule      = "utilization-high"
+        metric    = p.utilization_metric
+        statistic = "mean()"
+        operator  = ">"
+        threshold = p.high_threshold
+        interval  = var.utilization_high_interval
+        pending   = var.utilization_high_pending_duration
+        repeat    = p.repeat
+        severity  = "CRITICAL"
+        summary   = "Utilization over ${p.high_threshold}%: scale up"
+      }
+      "${workflow}-utilization-low" = {
+        workflow  = workflow
+        rule      = "utilization-low"
+        metric    = p.utilization_metric
+        statistic = "mean()"
+        operator  = "<"
+        threshold = p.low_threshold
+        interval  = var.utilization_interval
+        pending   = var.utilization_low_pending_duration
+        repeat    = p.repeat
+        severity  = "WARNING"
+        summary   = "Utilization under ${p.low_threshold}%: scale down"
+      }
+      "${workflow}-utilization-sustained-low" = {
+        workflow  = workflow
+        rule      = "utilization-sustained-low"
+        metric    = p.utilization_metric
+        statistic = "mean()"
+        operator  = "<"
+        threshold = p.sustained_threshold
+        interval  = var.utilization_sustained_interval
+        pending   = p.sustained_pending
+        repeat    = p.repeat
+        severity  = "WARNING"
+        summary   = "Utilization under ${p.sustained_threshold}%: scale down"
+      }
+    }
+  ]...)
+}
+
+resource "oci_monitoring_alarm" "deployment_scaling" {
+  # A filter, not `cond ? map : {}`: Terraform refuses a conditional whose two objects differ.
+  for_each = { for key, alarm in local.deployment_scaling_alarms : key => alarm if var.enable_datascience }
+
+  # The compartment the functions create the deployments in (datascience.compartmentId must be it).
+  compartment_id        = var.compartment_ocid
+  metric_compartment_id = var.compartment_ocid
+  display_name          = "${var.name_prefix}-${each.value.workflow}-deployments-${each.value.rule}"
+  namespace             = local.deployment_metric_namespace
+  query                 = "${each.value.metric}[${each.value.interval}].groupBy(resourceId).${each.value.statistic} ${each.value.operator} ${each.value.threshold}"
+  severity              = each.value.severity
+  is_enabled            = var.alarms_enabled
+  destinations          = [oci_ons_notification_topic.alarms.id]
+
+  # Split: one message, and one FIRING/OK state, per deployment (metric stream).
+  is_notifications_per_metric_dimension_enabled = true
+
+  pending_duration             = each.value.pending
+  repeat_notification_duration = each.value.repeat
+  message_format               = "RAW"
+  rule_name                    = each.value.rule
+  alarm_summary                = each.value.summary
+
+  body = jsonencode({ dacflow = { workflow = each.value.workflow, rule = each.value.rule } })
+
+  freeform_tags = local.freeform_tags
+}

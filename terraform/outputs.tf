@@ -38,6 +38,11 @@ output "alarm_ids" {
   value       = { for key, a in oci_monitoring_alarm.scaling : key => a.id }
 }
 
+output "deployment_alarm_ids" {
+  description = "Model-deployment scaling alarm OCIDs by <workflow>-<rule> (datascience workflows with autoscaling; empty without enable_datascience)."
+  value       = { for key, a in oci_monitoring_alarm.deployment_scaling : key => a.id }
+}
+
 output "poll_schedule_id" {
   description = "OCID of the Resource Scheduler schedule that starts poll-status."
   value       = oci_resource_scheduler_schedule.poll_status.id

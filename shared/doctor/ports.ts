@@ -68,13 +68,16 @@ export interface NotificationsPort {
 export interface AlarmSummaryView {
   id: string;
   displayName: string;
+  /** Picks out model-deployment alarms, whose queries name no resource. */
+  namespace: string;
   query: string;
   lifecycleState: string;
 }
 
 export interface AlarmView extends AlarmSummaryView {
-  namespace: string;
   isEnabled: boolean;
+  /** Split: one message and one state per metric stream (a model-deployment alarm needs it). */
+  isNotificationsPerMetricDimensionEnabled?: boolean;
   destinations: string[];
   body?: string;
   pendingDuration?: string;

@@ -236,6 +236,7 @@ export function createSdkPorts(o: SdkPortOptions): {
         ).map((a) => ({
           id: a.id,
           displayName: a.displayName,
+          namespace: a.namespace,
           query: a.query,
           lifecycleState: a.lifecycleState,
         })),
@@ -251,6 +252,12 @@ export function createSdkPorts(o: SdkPortOptions): {
           namespace: a.namespace,
           isEnabled: a.isEnabled,
           destinations: a.destinations ?? [],
+          ...(a.isNotificationsPerMetricDimensionEnabled != null
+            ? {
+                isNotificationsPerMetricDimensionEnabled:
+                  a.isNotificationsPerMetricDimensionEnabled,
+              }
+            : {}),
           ...(a.body != null ? { body: a.body } : {}),
           ...(a.pendingDuration ? { pendingDuration: a.pendingDuration } : {}),
           ...(a.repeatNotificationDuration

@@ -18,10 +18,14 @@ import { startEmulator, type Emulator } from '#local/emulator/index.ts';
 import { monitoringService } from '#local/emulator/monitoring.ts';
 import type { Finding } from '#shared/doctor/types.ts';
 import { createClient } from '#shared/oci/clients.ts';
+import { createScalingAlarms } from '#local/emulator/monitoring-scenario.ts';
+import { policyFromAutoscaling } from '#shared/pipeline/scale.ts';
 import { formatAlarmBody } from '#shared/scaling/alarm.ts';
+import { deploymentAlarmDefinitions } from '#shared/scaling/alarm-definitions.ts';
 import { defaultScalingPolicy } from '#shared/scaling/policy.ts';
 import { alarmRulesFor } from '#shared/scaling/simulate.ts';
 import { datasetCondition, topicKeys, wiringFor, type TopicKey } from '#shared/wiring.ts';
+import { parseWorkflows } from '#workflows/schema.ts';
 
 const BUCKET = 'dacflow-datasets';
 const fnId = (name: string) => `ocid1.fnfunc.oc1..${name}`;
@@ -338,6 +342,121 @@ describe('dacflow doctor on a correct deployment', () => {
     expect(warned[1]!.message).toContain(clusterId);
     expect(warned[1]!.fix).toMatch(/Monitoring emulator service/);
     expect(r.code).toBe(0);
+  });
+});
+
+describe('dacflow doctor on the model-deployment alarms of a datascience workflow', () => {
+  const aquaYaml = `name: aqua-llama
+backend: datascience
+trigger: { bucket: ${BUCKET}, prefix: datasets/aqua-llama/ }
+dataset: { format: aqua }
+datascience:
+  projectId: ocid1.datascienceproject.oc1.eu-frankfurt-1.amaaaaaaaqualamaproject
+  baseModel: Meta-Llama-3.1-8B-Instruct
+  shape: VM.GPU.A10.2
+  training: { epochs: 1 }
+  outputBucket: dacflow-aqua-models
+  deployment: { shape: VM.GPU.A10.1, instanceCount: 1 }
+autoscaling:
+  minUnits: 1
+  maxUnits: 4
+  lowUtilizationPct: 25
+  utilization: { source: metric, metric: CpuUtilization }
+`;
+  let aquaFile: string;
+  let aquaRuleId: string;
+  let ids: Record<string, string>;
+  const args = () => [...tenancyArgs(), '--workflow', aquaFile];
+  const deploymentFindings = (fs: Finding[]) =>
+    fs.filter((f) => f.check === 'monitoring.alarm' && f.message.includes('model deployments'));
+
+  beforeAll(async () => {
+    aquaFile = join(dir, 'aqua-llama.yaml');
+    writeFileSync(aquaFile, aquaYaml);
+    const [w] = parseWorkflows([{ fileName: 'aqua-llama.yaml', text: aquaYaml }]);
+    const r = wiringFor([{ name: 'aqua-llama', bucket: BUCKET, prefix: 'datasets/aqua-llama/' }])
+      .rules[0]!;
+    aquaRuleId = (
+      await c.events.createRule({
+        createRuleDetails: {
+          displayName: r.name,
+          condition: JSON.stringify(r.condition),
+          isEnabled: true,
+          compartmentId: emu.compartmentId,
+          actions: { actions: [faasAction(fnId(r.function))] },
+        },
+      })
+    ).rule.id;
+    // As the local stack (and terraform/datascience.tf) create them.
+    ids = await createScalingAlarms(c.mon, {
+      definitions: deploymentAlarmDefinitions(policyFromAutoscaling(w!.autoscaling!), w!.name, {
+        utilizationMetric: 'CpuUtilization',
+      }),
+      compartmentId: emu.compartmentId,
+      topicId: topics.alarms,
+      namePrefix: 'dacflow-aqua-llama-deployments',
+    });
+  });
+
+  afterAll(async () => {
+    // The later tests check the support-bot workflow alone.
+    await c.events.deleteRule({ ruleId: aquaRuleId });
+    for (const [rule, id] of Object.entries(ids)) {
+      if (rule !== 'utilization-sustained-low') await c.mon.deleteAlarm({ alarmId: id }); // deleted above
+    }
+  });
+
+  it('reports the four alarms ok next to the hosting-cluster alarms, and exits 0', async () => {
+    const { code, findings } = await doctor(args());
+    expect(notOk(findings)).toEqual([]);
+    expect(code).toBe(0);
+    expect(findings.filter((f) => f.check === 'monitoring.alarm')).toHaveLength(8);
+    expect(deploymentFindings(findings).map((f) => f.message)).toEqual(
+      ['latency-p99-high', 'utilization-high', 'utilization-low', 'utilization-sustained-low'].map(
+        (rule) =>
+          expect.stringContaining(
+            `alarm dacflow-aqua-llama-deployments-${rule} (${ids[rule]}) for ${rule} of the model deployments of workflow aqua-llama is enabled, notifies dacflow-alarms, splits notifications per deployment`,
+          ),
+      ),
+    );
+    expect(deploymentFindings(findings)[2]!.message).toContain('(threshold 25, 5m, pending PT5M)');
+  });
+
+  it('fails a grouped alarm, a query without groupBy(resourceId) and a missing alarm', async () => {
+    await c.mon.updateAlarm({
+      alarmId: ids['utilization-high']!,
+      updateAlarmDetails: { isNotificationsPerMetricDimensionEnabled: false },
+    });
+    await c.mon.updateAlarm({
+      alarmId: ids['latency-p99-high']!,
+      updateAlarmDetails: { query: 'PredictLatency[1m].percentile(0.99) > 5000' },
+    });
+    await c.mon.deleteAlarm({ alarmId: ids['utilization-sustained-low']! });
+    const { code, findings } = await doctor(args());
+    expect(code).toBe(1);
+    const problems = notOk(findings);
+    expect(problems.map((f) => [f.check, f.status])).toEqual([
+      ['monitoring.alarm', 'fail'],
+      ['monitoring.alarm', 'fail'],
+      ['monitoring.alarm', 'fail'],
+    ]);
+    const [latency, grouped, missing] = problems as [Finding, Finding, Finding];
+    expect(latency.message).toBe(
+      `alarm dacflow-aqua-llama-deployments-latency-p99-high (${ids['latency-p99-high']}) for latency-p99-high of the model deployments of workflow aqua-llama has query "PredictLatency[1m].percentile(0.99) > 5000": no groupBy(), expected groupBy(resourceId) (one stream per deployment)`,
+    );
+    expect(latency.fix).toMatch(
+      /^run `terraform apply` \(oci_monitoring_alarm\.deployment_scaling\["aqua-llama-latency-p99-high"\]\), or update alarm \S+ directly: query PredictLatency\[1m\]\.groupBy\(resourceId\)\.percentile\(0\.99\) > 5000$/,
+    );
+    expect(grouped.message).toContain(
+      'for utilization-high of the model deployments of workflow aqua-llama groups notifications across metric streams (isNotificationsPerMetricDimensionEnabled is false)',
+    );
+    expect(grouped.fix).toContain('--is-notifications-per-metric-dimension-enabled true');
+    expect(missing.message).toBe(
+      'no utilization-sustained-low alarm for the model deployments of workflow aqua-llama: scale-dac never resizes them on utilization-sustained-low',
+    );
+    expect(missing.fix).toContain(
+      'oci_monitoring_alarm.deployment_scaling["aqua-llama-utilization-sustained-low"]',
+    );
   });
 });
 

@@ -1,45 +1,89 @@
 /**
  * The contract with `dacflow local`: a stack started by `startStack` (local/stack.ts) writes a
- * local.json that doctor reads, and the wiring it creates passes every check.
+ * local.json that doctor reads, and the wiring it creates passes every check, including the
+ * scaling alarms it creates for a datascience workflow's model deployments.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command } from '#cli/commands/doctor.ts';
 import { startStack, type Stack } from '#local/stack.ts';
 import type { Finding } from '#shared/doctor/types.ts';
 
-let dir: string;
-let stack: Stack;
+const root = new URL('../../../', import.meta.url).pathname;
 
-beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'dacflow-doctor-stack-'));
-  stack = await startStack({
-    dataDir: dir,
-    fast: true,
-    functions: {},
-    triggers: [{ name: 'example', bucket: 'dacflow-datasets', prefix: 'datasets/example/' }],
-  });
-});
-
-afterAll(async () => {
-  await stack?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
-
-it('reports a freshly started local stack all ok', async () => {
+async function doctor(args: string[]) {
   let out = '';
   let err = '';
-  const code = await command.run(['--data-dir', dir, '--json'], {
+  const code = await command.run([...args, '--json'], {
     stdout: { write: (s: string) => (out += s) },
     stderr: { write: (s: string) => (err += s) },
   });
   expect(err).toBe('');
-  const { findings } = JSON.parse(out) as { findings: Finding[] };
-  expect(findings.filter((f) => f.status !== 'ok')).toEqual([]);
-  expect(code).toBe(0);
-  expect(findings.find((f) => f.check === 'events.rule')!.message).toContain(
-    'dacflow-example-dataset',
-  );
+  return { code, findings: (JSON.parse(out) as { findings: Finding[] }).findings };
+}
+
+describe('a stack wired from triggers', () => {
+  let dir: string;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dacflow-doctor-stack-'));
+    stack = await startStack({
+      dataDir: dir,
+      fast: true,
+      functions: {},
+      triggers: [{ name: 'example', bucket: 'dacflow-datasets', prefix: 'datasets/example/' }],
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reports a freshly started local stack all ok', async () => {
+    const { code, findings } = await doctor(['--data-dir', dir]);
+    expect(findings.filter((f) => f.status !== 'ok')).toEqual([]);
+    expect(code).toBe(0);
+    expect(findings.find((f) => f.check === 'events.rule')!.message).toContain(
+      'dacflow-example-dataset',
+    );
+  });
+});
+
+describe('a stack running a datascience workflow with autoscaling', () => {
+  const workflow = join(root, 'workflows/examples/aqua-llama.yaml');
+  let dir: string;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dacflow-doctor-ds-stack-'));
+    stack = await startStack({
+      dataDir: dir,
+      fast: true,
+      functions: {},
+      workflows: [readFileSync(workflow, 'utf8')],
+    });
+  });
+
+  afterAll(async () => {
+    await stack?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("holds the deployment alarms the stack created to the workflow's policy, all ok", async () => {
+    const { code, findings } = await doctor(['--data-dir', dir, '--workflow', workflow]);
+    expect(findings.filter((f) => f.status !== 'ok')).toEqual([]);
+    expect(code).toBe(0);
+    const alarms = findings.filter((f) => f.check === 'monitoring.alarm');
+    expect(alarms.map((f) => f.message.split(' (')[0])).toEqual([
+      'alarm dacflow-aqua-llama-deployments-latency-p99-high',
+      'alarm dacflow-aqua-llama-deployments-utilization-high',
+      'alarm dacflow-aqua-llama-deployments-utilization-low',
+      'alarm dacflow-aqua-llama-deployments-utilization-sustained-low',
+    ]);
+    expect(alarms[0]!.message).toContain('splits notifications per deployment');
+  });
 });

@@ -40,6 +40,26 @@ ${autoscaling ? 'autoscaling: { minUnits: 1, maxUnits: 4 }\n' : ''}`;
   return parseWorkflows([{ fileName: 'wf.yaml', text }])[0]!;
 }
 
+/** A datascience workflow; `autoscaling` is the YAML of its autoscaling section, or null for none. */
+export function dsWorkflow(
+  name = 'aqua-llama',
+  autoscaling: string | null = '{ minUnits: 1, maxUnits: 4 }',
+): Workflow {
+  const text = `name: ${name}
+backend: datascience
+trigger: { bucket: ${BUCKET}, prefix: datasets/${name}/ }
+dataset: { format: aqua }
+datascience:
+  projectId: ocid1.datascienceproject.oc1.eu-frankfurt-1.amaaaaaaaqualamaproject
+  baseModel: Meta-Llama-3.1-8B-Instruct
+  shape: VM.GPU.A10.2
+  training: { epochs: 1 }
+  outputBucket: dacflow-aqua-models
+  deployment: { shape: VM.GPU.A10.1, instanceCount: 1 }
+${autoscaling ? `autoscaling: ${autoscaling}\n` : ''}`;
+  return parseWorkflows([{ fileName: `${name}.yaml`, text }])[0]!;
+}
+
 export const policy: ScalingPolicy = { ...defaultScalingPolicy, minUnits: 1, maxUnits: 4 };
 
 export function target(over: Partial<DoctorTarget> = {}): DoctorTarget {
@@ -152,19 +172,51 @@ export function goodAlarms(clusterId = CLUSTER): AlarmView[] {
   });
 }
 
+/**
+ * A workflow's model-deployment alarms as terraform/datascience.tf creates them (written out here,
+ * not taken from deploymentAlarmDefinitions, so the doctor is held to an independent statement).
+ */
+export function goodDeploymentAlarms(
+  workflowName = 'aqua-llama',
+  p: ScalingPolicy = policy,
+  utilizationMetric = 'GPUCoreUtilization',
+): AlarmView[] {
+  return alarmRulesFor(p).map((spec) => {
+    const latency = spec.metric === 'p99LatencyMs';
+    return {
+      id: `ocid1.alarm.oc1..${workflowName}-${spec.rule}`,
+      displayName: `dacflow-${workflowName}-deployments-${spec.rule}`,
+      query: `${latency ? 'PredictLatency' : utilizationMetric}[${spec.intervalMin}m].groupBy(resourceId).${latency ? 'percentile(0.99)' : 'mean()'} ${spec.comparison === 'above' ? '>' : '<'} ${spec.threshold}`,
+      lifecycleState: 'ACTIVE',
+      namespace: 'oci_datascience_modeldeploy',
+      isEnabled: true,
+      isNotificationsPerMetricDimensionEnabled: true,
+      destinations: [topicId('alarms')],
+      // Terraform's jsonencode() sorts the keys.
+      body: `{"dacflow":{"rule":"${spec.rule}","workflow":"${workflowName}"}}`,
+      pendingDuration: `PT${spec.pendingMin}M`,
+      repeatNotificationDuration: `PT${spec.repeatMin}M`,
+      ruleName: spec.rule,
+    };
+  });
+}
+
 export class FakeMonitoring implements MonitoringPort {
   alarms = goodAlarms();
   listError: Error | undefined;
+  gets: string[] = [];
   async listAlarms() {
     if (this.listError) throw this.listError;
-    return this.alarms.map(({ id, displayName, query, lifecycleState }) => ({
+    return this.alarms.map(({ id, displayName, namespace, query, lifecycleState }) => ({
       id,
       displayName,
+      namespace,
       query,
       lifecycleState,
     }));
   }
   async getAlarm(id: string) {
+    this.gets.push(id);
     const a = this.alarms.find((x) => x.id === id);
     if (!a) throw new Error(`no alarm ${id}`);
     return a;

@@ -516,6 +516,133 @@ describe('check:terraform on the Data Science backend (enable_datascience)', () 
   });
 });
 
+describe('check:terraform on the model-deployment alarms (datascience.tf)', () => {
+  const ds = 'terraform/datascience.tf';
+  const alarm = 'oci_monitoring_alarm.deployment_scaling';
+  const messages = (fs: Finding[]) => fs.filter((f) => f.message.includes(alarm));
+
+  it('reports a body that is not formatDeploymentAlarmBody()', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        ds,
+        'dacflow = { workflow = each.value.workflow, rule = each.value.rule }',
+        'dacflow = { clusterId = each.value.workflow, rule = each.value.rule }',
+      ),
+    );
+    const hits = messages(findings);
+    expect(hits.map((f) => f.message)).toEqual([
+      expect.stringContaining(
+        'body is "{\\"dacflow\\":{\\"clusterId\\":\\"ds-defaults\\",\\"rule\\":\\"latency-p99-high\\"}}", deploymentAlarmDefinitions() gives "{\\"dacflow\\":{\\"workflow\\":\\"ds-defaults\\"',
+      ),
+    ]);
+    expect(hits[0]?.file).toBe(ds);
+    expect(readFileSync(join(root, ds), 'utf8').split('\n')[hits[0]!.line! - 1]).toMatch(
+      /^\s*body\s*=/,
+    );
+  }, 60_000);
+
+  it('reports alarms that group notifications instead of splitting them per deployment', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        ds,
+        'is_notifications_per_metric_dimension_enabled = true',
+        'is_notifications_per_metric_dimension_enabled = false',
+      ),
+    );
+    expect(messages(findings).map((f) => f.message)).toEqual([
+      expect.stringContaining(
+        'is_notifications_per_metric_dimension_enabled is false, deploymentAlarmDefinitions() gives true',
+      ),
+    ]);
+  }, 60_000);
+
+  it('reports a wrong namespace and a query that is not grouped by deployment', async () => {
+    const findings = await findingsFor((dir) => {
+      replaceIn(dir, ds, '= "oci_datascience_modeldeploy"', '= "oci_datascience"');
+      replaceIn(
+        dir,
+        ds,
+        '[${each.value.interval}].groupBy(resourceId).',
+        '[${each.value.interval}].',
+      );
+    });
+    const text = show(messages(findings));
+    expect(text).toContain(
+      'namespace is "oci_datascience", deploymentAlarmDefinitions() gives "oci_datascience_modeldeploy"',
+    );
+    expect(text).toContain(
+      'query is "PredictLatency[1m].percentile(0.99) > 5000", deploymentAlarmDefinitions() gives "PredictLatency[1m].groupBy(resourceId).percentile(0.99) > 5000"',
+    );
+  }, 60_000);
+
+  it("reports thresholds and windows that ignore the workflow's own autoscaling values", async () => {
+    const findings = await findingsFor((dir) => {
+      replaceIn(
+        dir,
+        ds,
+        'try(w.autoscaling.highUtilizationPct, var.utilization_high_threshold_pct)',
+        'var.utilization_high_threshold_pct',
+      );
+      replaceIn(
+        dir,
+        ds,
+        'try("PT${w.autoscaling.sustainedLowWindowMin}M", var.utilization_sustained_low_pending_duration)',
+        'var.utilization_sustained_low_pending_duration',
+      );
+    });
+    const text = show(messages(findings));
+    // The sample that sets highUtilizationPct = 92.5, sustainedLowWindowMin = 20 and its metric.
+    expect(text).toContain(
+      'deployment_scaling["ds-tuned-utilization-high"] (a sample workflow): query is "CpuUtilization[1m].groupBy(resourceId).mean() > 88", deploymentAlarmDefinitions() gives "CpuUtilization[1m].groupBy(resourceId).mean() > 92.5"',
+    );
+    expect(text).toContain(
+      'deployment_scaling["ds-tuned-utilization-sustained-low"] (a sample workflow): pending_duration is "PT10M", deploymentAlarmDefinitions() gives "PT20M"',
+    );
+  }, 60_000);
+
+  it('reports alarms planned for a workflow without autoscaling, or without enable_datascience', async () => {
+    const findings = await findingsFor((dir) => {
+      replaceIn(dir, ds, ' if try(w.autoscaling, null) != null', '');
+      replaceIn(dir, ds, 'key => alarm if var.enable_datascience }', 'key => alarm }');
+    });
+    const text = show(findings);
+    expect(text).toContain(`${alarm} must exist only with enable_datascience`);
+    expect(text).toMatch(
+      /plans \[ds-defaults-latency-p99-high, .*ds-unscaled-latency-p99-high, .*\], expected \[ds-defaults-latency-p99-high, [^\]]*ds-tuned-utilization-sustained-low\]/,
+    );
+  }, 60_000);
+
+  it('reports other destinations than the alarms topic', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        ds,
+        /(deployment_scaling[\s\S]*destinations\s*=\s*)\[oci_ons_notification_topic\.alarms\.id\]/,
+        '$1[oci_ons_notification_topic.pipeline.id]',
+      ),
+    );
+    expect(messages(findings).map((f) => f.message)).toEqual([
+      `${alarm}: destinations must be the alarms topic (scale-dac subscribes to it)`,
+    ]);
+  }, 60_000);
+
+  it('reports functions that may not update model deployments', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        'terraform/iam.tf',
+        /\n\s*"Allow dynamic-group \$\{local\.functions_dynamic_group\} to manage data-science-model-deployments in \$\{local\.compartment\}",/,
+        '',
+      ),
+    );
+    expect(show(findings)).toContain(
+      'the functions (dacflow-functions) need "use data-science-model-deployments"',
+    );
+  }, 60_000);
+});
+
 describe('the offline HCL evaluation', () => {
   it('jsonencode sorts keys and escapes HTML characters like Terraform', () => {
     expect(jsonencode({ b: 1, a: { d: '<&>', c: [2, 'x'] } })).toBe(
@@ -541,13 +668,56 @@ describe('the offline HCL evaluation', () => {
     expect(text).toBe('{"name":"p/*.jsonl","z":["a",2,true]}');
   });
 
+  it('evaluates for expressions (with if), try(), merge(...) and conditionals like Terraform', () => {
+    const docs = [
+      { name: 'b', backend: 'datascience', autoscaling: { t: 7 } },
+      { name: 'a', backend: 'datascience' },
+      { name: 'c', backend: 'genai', autoscaling: {} },
+    ];
+    const resolve = (path: Array<string | number>) => {
+      if (path.join('.') === 'var.docs') return docs;
+      if (path.join('.') === 'var.on') return true;
+      throw new Error(`reference ${path.join('.')} cannot be evaluated offline`);
+    };
+    const byName = evaluateHcl(
+      '{ for w in var.docs : w.name => { t = try(w.autoscaling.t, 5), p = try("PT${w.autoscaling.t}M", "PT1M") } if try(w.backend, "genai") == "datascience" }',
+      resolve,
+    );
+    expect(byName).toEqual({ b: { t: 7, p: 'PT7M' }, a: { t: 5, p: 'PT1M' } });
+    // Maps iterate in key order; merge() takes the expanded tuple.
+    const flat = evaluateHcl(
+      `merge([
+        # one entry per rule
+        for k, v in { z = 1, y = 2 } : {
+          "\${k}-x" = v
+          "\${k}-y" = v == 2 ? "two" : "other"
+        }
+      ]...)`,
+      resolve,
+    );
+    expect(Object.entries(flat as object)).toEqual([
+      ['y-x', 2],
+      ['y-y', 'two'],
+      ['z-x', 1],
+      ['z-y', 'other'],
+    ]);
+    expect(evaluateHcl('var.on ? [for x in [] : x.nope] : merge()', resolve)).toEqual([]);
+  });
+
   it('refuses expressions it cannot evaluate instead of guessing', () => {
-    expect(() => evaluateHcl('merge({ a = 1 }, { b = 2 })', () => undefined)).toThrow(
+    expect(() => evaluateHcl('lookup({ a = 1 }, "a")', () => undefined)).toThrow(/not supported/);
+    expect(() => evaluateHcl('{ for k, v in { a = 1 } : v => k... }', () => undefined)).toThrow(
       /not supported/,
     );
-    expect(() => evaluateHcl('{ for k in var.x : k => k }', () => undefined)).toThrow(
-      /not supported/,
+    // try() covers a missing attribute, never a reference the checker cannot see.
+    const offline = (path: Array<string | number>) => {
+      throw new Error(`reference ${path.join('.')} cannot be evaluated offline`);
+    };
+    expect(() => evaluateHcl('try(var.x.y, 1)', offline)).toThrow(/cannot be evaluated offline/);
+    expect(() => evaluateHcl('[for o in [{ a = 1 }] : try(o.b, "${null}-x")]', offline)).toThrow(
+      /no argument of try\(\) could be evaluated/,
     );
+    expect(() => evaluateHcl('!var.on', offline)).toThrow(/unsupported expression/);
   });
 });
 
