@@ -11,7 +11,7 @@ import {
   type ScaleDataSciencePort,
   type ScaleDeps,
 } from '#shared/pipeline/scale.ts';
-import type { AlarmMessageType} from '#shared/scaling/alarm.ts';
+import type { AlarmMessageType } from '#shared/scaling/alarm.ts';
 import { formatDeploymentAlarmBody, ScalingRule } from '#shared/scaling/alarm.ts';
 import { createClusterRepository } from '#shared/state/clusters.ts';
 import { MemoryStore } from '#shared/state/memory.ts';
