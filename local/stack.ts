@@ -280,7 +280,12 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       : [];
   const triggers: WorkflowTrigger[] =
     parsed.length > 0
-      ? parsed.map((w) => ({ name: w.name, bucket: w.trigger.bucket, prefix: w.trigger.prefix }))
+      ? parsed.map((w) => ({
+          name: w.name,
+          bucket: w.trigger.bucket,
+          prefix: w.trigger.prefix,
+          backend: w.backend,
+        }))
       : [...(options.triggers ?? builtinTriggers)];
   // With no workflow files, functions get the trigger list only (enough for fixture functions).
   const workflowsYaml =

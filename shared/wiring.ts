@@ -28,19 +28,41 @@ export const objectEventTypes = [
   'com.oraclecloud.objectstorage.updateobject',
 ] as const;
 
+/**
+ * The Data Science events that make poll-status look at a run at once, instead of at its next
+ * poll (data-science/using/create-auto-events.htm). Whether `createjobrun.end` marks the job
+ * run's acceptance or its end is NOT VERIFIED, and it does not matter: an event only prompts an
+ * observation through the API, and the scheduled reconcile still guarantees progress.
+ */
+export const dataScienceEventTypes = [
+  'com.oraclecloud.datascience.createjobrun.end',
+  'com.oraclecloud.datascience.canceljobrun.end',
+  'com.oraclecloud.datascience.updatejobrun',
+  'com.oraclecloud.datascience.createmodeldeployment.end',
+] as const;
+
 /** The part of a workflow the wiring needs. */
 export interface WorkflowTrigger {
   name: string;
   bucket: string;
   /** Object name prefix, e.g. `datasets/support-bot/`. */
   prefix: string;
+  /** `datascience` workflows also get the Data Science events rule. */
+  backend?: string;
 }
 
-/** An OCI Events condition (filterevents.htm): omitted fields match anything, arrays are OR. */
-export interface EventCondition {
+/** A dataset rule's OCI Events condition (filterevents.htm): omitted fields match anything. */
+export interface DatasetCondition {
   eventType: string[];
   data: { additionalDetails: { bucketName: string }; resourceName: string };
 }
+
+/** The Data Science rule's condition: the event types alone (a rule sees its compartment). */
+export interface DataScienceCondition {
+  eventType: string[];
+}
+
+export type EventCondition = DatasetCondition | DataScienceCondition;
 
 export interface EventRuleWiring {
   /** Display name of the rule. */
@@ -86,7 +108,7 @@ export interface Wiring {
 export const defaultPollCron = '* * * * *';
 
 /** The condition that matches exactly the objects validate-dataset accepts for one workflow. */
-export function datasetCondition(trigger: WorkflowTrigger): EventCondition {
+export function datasetCondition(trigger: WorkflowTrigger): DatasetCondition {
   return {
     eventType: [...objectEventTypes],
     data: {
@@ -96,16 +118,26 @@ export function datasetCondition(trigger: WorkflowTrigger): EventCondition {
   };
 }
 
+/** The rule that sends job-run and model-deployment events to poll-status. */
+export const dataScienceEventsRule: EventRuleWiring = Object.freeze({
+  name: 'dacflow-datascience-events',
+  condition: { eventType: [...dataScienceEventTypes] },
+  function: 'poll-status',
+});
+
 export function wiringFor(
   triggers: readonly WorkflowTrigger[],
   pollCron = defaultPollCron,
 ): Wiring {
+  const datasetRules: EventRuleWiring[] = triggers.map((t) => ({
+    name: `dacflow-${t.name}-dataset`,
+    condition: datasetCondition(t),
+    function: 'validate-dataset',
+  }));
   return {
-    rules: triggers.map((t) => ({
-      name: `dacflow-${t.name}-dataset`,
-      condition: datasetCondition(t),
-      function: 'validate-dataset',
-    })),
+    rules: triggers.some((t) => t.backend === 'datascience')
+      ? [...datasetRules, dataScienceEventsRule]
+      : datasetRules,
     subscriptions: [
       { topic: 'alarms', protocol: 'ORACLE_FUNCTIONS', function: 'scale-dac' },
       { topic: 'validate-dataset', protocol: 'ORACLE_FUNCTIONS', function: 'validate-dataset' },

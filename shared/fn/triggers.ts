@@ -5,7 +5,7 @@
  * unknown fields pass through and only what dacflow reads is required.
  */
 import { z } from 'zod';
-import { objectEventTypes } from '#shared/wiring.ts';
+import { dataScienceEventTypes, objectEventTypes } from '#shared/wiring.ts';
 
 /** The CloudEvents 0.1 envelope OCI Events delivers (eventenvelopereference.htm). */
 export const cloudEventSchema = z.looseObject({
@@ -39,6 +39,22 @@ export const objectEventSchema = cloudEventSchema.extend({
   }),
 });
 export type ObjectEvent = z.output<typeof objectEventSchema>;
+
+/**
+ * A job-run or model-deployment event (the Data Science events rule sends them to poll-status).
+ * The docs' Data Science example spells its tags `freeFormTags`, Object Storage's `freeformTags`:
+ * both are read.
+ */
+export const dataScienceEventSchema = cloudEventSchema.extend({
+  eventType: z.enum(dataScienceEventTypes),
+  data: z.looseObject({
+    resourceId: z.string().min(1),
+    resourceName: z.string().optional(),
+    freeformTags: z.record(z.string(), z.string()).optional(),
+    freeFormTags: z.record(z.string(), z.string()).optional(),
+  }),
+});
+export type DataScienceEvent = z.output<typeof dataScienceEventSchema>;
 
 /** The object an event names, flattened. */
 export interface ObjectRef {

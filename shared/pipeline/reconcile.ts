@@ -43,6 +43,44 @@ export interface ReconcileSummary {
   stoppedEarly: boolean;
 }
 
+/** What a Data Science event prompted. */
+export interface ResourceEventResult {
+  runId?: string;
+  state?: Run['state'];
+  /** Why nothing was observed, when nothing was. */
+  ignored?: string;
+}
+
+/**
+ * A job-run or model-deployment event: observe the run that resource belongs to now, rather than
+ * at its next poll. The event is only a prompt: the state comes from the API (getJobRun /
+ * getModelDeployment), so a duplicate, late or misunderstood event changes nothing, and a lost
+ * one is made up by the scheduled pass.
+ */
+export async function observeResourceEvent(
+  deps: PipelineDeps,
+  event: { resourceId: string; runId: string | undefined },
+): Promise<ResourceEventResult> {
+  if (!event.runId) return { ignored: 'the resource has no dacflowRunId tag: not dacflow’s' };
+  const run = await deps.runs.get(event.runId);
+  if (!run) return { runId: event.runId, ignored: 'no such run' };
+  const resource =
+    run.state === RunState.TRAINING && run.oci.jobRunId === event.resourceId
+      ? ('JOB_RUN' as const)
+      : run.state === RunState.DEPLOYING && run.oci.modelDeploymentId === event.resourceId
+        ? ('MODEL_DEPLOYMENT' as const)
+        : undefined;
+  if (!resource) {
+    return {
+      runId: run.runId,
+      state: run.state,
+      ignored: `run is ${run.state}: not waiting on this resource`,
+    };
+  }
+  const r = await reconcileDataScience(deps, run, resource, event.resourceId);
+  return { runId: run.runId, state: r.run.state, ...(r.ignored ? { ignored: r.ignored } : {}) };
+}
+
 /** Default repair window: a day, so deploying dacflow on a bucket does not train on old files. */
 export const defaultRepairWindowSec = 86_400;
 

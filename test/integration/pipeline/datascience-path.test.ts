@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { models } from 'oci-datascience';
-import { reconcile } from '#shared/pipeline/reconcile.ts';
+import { observeResourceEvent, reconcile } from '#shared/pipeline/reconcile.ts';
 import { deployModel, startJobRun } from '#shared/pipeline/datascience.ts';
 import { startDeployment, startTraining } from '#shared/pipeline/datascience-dispatch.ts';
 import { runResourceName } from '#shared/pipeline/datascience-launch.ts';
@@ -210,6 +210,48 @@ describe('a valid dataset', () => {
       projectId: h.projectId,
     });
     expect(jobs.items.filter((j) => j.freeformTags?.dacflowWorkflow === 'aqua')).toHaveLength(1);
+  }, 60_000);
+});
+
+describe('Data Science events', () => {
+  test('a job-run or deployment event observes its run at once; others change nothing', async () => {
+    const ref = await h.upload('train/', 'evented.jsonl', dataset(20, 'e'));
+    const { runId } = await validateStep(h.deps, ref);
+    await startJobRun(h.deps, runId!);
+    const training = (await h.run(runId!))!;
+    const jobRunId = training.oci.jobRunId!;
+
+    // Not dacflow's, not this run's resource, or a run that waits on something else: ignored.
+    expect(await observeResourceEvent(h.deps, { resourceId: jobRunId, runId: undefined })).toEqual({
+      ignored: expect.stringContaining('no dacflowRunId tag'),
+    });
+    expect(
+      await observeResourceEvent(h.deps, { resourceId: 'ocid1.datasciencejobrun.oc1..x', runId }),
+    ).toMatchObject({ runId, state: 'TRAINING', ignored: expect.stringContaining('not waiting') });
+    expect(
+      await observeResourceEvent(h.deps, { resourceId: jobRunId, runId: 'r-missing' }),
+    ).toMatchObject({ ignored: 'no such run' });
+
+    // The job run ends: its event moves the run on without a reconcile pass.
+    h.dsControl.forceJobRunState(jobRunId, 'SUCCEEDED');
+    expect(await observeResourceEvent(h.deps, { resourceId: jobRunId, runId })).toMatchObject({
+      runId,
+      state: 'TRAINED',
+    });
+    // A duplicate of the same event: the run has moved on, nothing happens twice.
+    expect(await observeResourceEvent(h.deps, { resourceId: jobRunId, runId })).toMatchObject({
+      state: 'TRAINED',
+      ignored: expect.stringContaining('not waiting'),
+    });
+
+    await deployModel(h.deps, runId!);
+    const deploying = (await h.run(runId!))!;
+    const mdId = deploying.oci.modelDeploymentId!;
+    h.dsControl.forceDeploymentState(mdId, 'ACTIVE');
+    expect(await observeResourceEvent(h.deps, { resourceId: mdId, runId })).toMatchObject({
+      runId,
+      state: 'SERVING',
+    });
   }, 60_000);
 });
 

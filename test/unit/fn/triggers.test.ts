@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   alarmMessageSchema,
+  dataScienceEventSchema,
   objectEventSchema,
   objectRef,
   schedulePayloadSchema,
@@ -112,5 +113,55 @@ describe('trigger schemas', () => {
     );
     expect(alarmMessageSchema.safeParse(generateEvent('alarm', opts)).success).toBe(true);
     expect(schedulePayloadSchema.safeParse(generateEvent('schedule', opts)).success).toBe(true);
+  });
+});
+
+describe('Data Science events', () => {
+  // The shape of the docs' Data Science example (create-auto-events.htm), for a job run.
+  const jobRunEvent = {
+    eventType: 'com.oraclecloud.datascience.createjobrun.end',
+    cloudEventsVersion: '0.1',
+    eventTypeVersion: '2.0',
+    source: 'datascience',
+    eventTime: '2026-11-21T12:00:00.000Z',
+    eventID: 'e-1',
+    contentType: 'application/json',
+    data: {
+      compartmentId: 'ocid1.compartment.oc1..c',
+      resourceName: 'dacflow-r1',
+      resourceId: 'ocid1.datasciencejobrun.oc1..j',
+      freeFormTags: { dacflowRunId: 'r1', dacflowWorkflow: 'aqua' },
+    },
+    extensions: { compartmentId: 'ocid1.compartment.oc1..c' },
+  };
+
+  it('reads the resource and its tags, whichever way the tags are spelt', () => {
+    const e = dataScienceEventSchema.parse(jobRunEvent);
+    expect(e.data.resourceId).toBe('ocid1.datasciencejobrun.oc1..j');
+    expect(e.data.freeFormTags?.dacflowRunId).toBe('r1');
+    const lower = dataScienceEventSchema.parse({
+      ...jobRunEvent,
+      data: { resourceId: 'x', freeformTags: { dacflowRunId: 'r2' } },
+    });
+    expect(lower.data.freeformTags?.dacflowRunId).toBe('r2');
+  });
+
+  it('is not a schedule payload, an object event, or another Data Science event', () => {
+    expect(dataScienceEventSchema.safeParse({ source: 'dacflow-schedule' }).success).toBe(false);
+    expect(
+      dataScienceEventSchema.safeParse({
+        ...jobRunEvent,
+        eventType: 'com.oraclecloud.objectstorage.createobject',
+      }).success,
+    ).toBe(false);
+    expect(
+      dataScienceEventSchema.safeParse({
+        ...jobRunEvent,
+        eventType: 'com.oraclecloud.datascience.createproject',
+      }).success,
+    ).toBe(false);
+    expect(
+      dataScienceEventSchema.safeParse({ ...jobRunEvent, data: { resourceName: 'no id' } }).success,
+    ).toBe(false);
   });
 });
