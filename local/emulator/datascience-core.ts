@@ -4,7 +4,7 @@
  * finishes what the previous one started), the AI Quick Actions fine-tuning conventions read from
  * a job run's environment, work-request views and the retry-token store.
  */
-import { OciApiError, type Collection, type EmulatorResponse } from './service.ts';
+import { OciApiError, type CloudEvent, type Collection, type EmulatorResponse } from './service.ts';
 import { canonicalHash } from './genai-core.ts';
 
 export const JobRunState = {
@@ -55,6 +55,11 @@ type DefinedTags = Record<string, Record<string, unknown>>;
 export interface Step<R> {
   atMs: number;
   patch: Partial<R>;
+  /**
+   * OCI Events announced when this step applies. Stored with the step, so a step is announced
+   * exactly once however it is applied (timer or read), and after a restart too.
+   */
+  events?: DataScienceEventType[];
 }
 
 export interface Stepped<R> {
@@ -67,9 +72,13 @@ export interface Stepped<R> {
 /**
  * Applies every due step in order; returns true when the record changed. A generalisation of
  * genai-core's single `transition` for lifecycles with several timed states (a job run's
- * ACCEPTED -> IN_PROGRESS -> SUCCEEDED).
+ * ACCEPTED -> IN_PROGRESS -> SUCCEEDED). `onStep` sees each step right after its patch applied.
  */
-export function applySteps<R extends Stepped<R>>(record: R, nowMs: number): boolean {
+export function applySteps<R extends Stepped<R>>(
+  record: R,
+  nowMs: number,
+  onStep?: (step: Step<R>) => void,
+): boolean {
   const steps = record.steps;
   if (!steps || steps.length === 0) return false;
   let changed = false;
@@ -77,6 +86,7 @@ export function applySteps<R extends Stepped<R>>(record: R, nowMs: number): bool
     const step = record.steps.shift() as Step<R>;
     Object.assign(record, step.patch);
     changed = true;
+    onStep?.(step);
   }
   if (record.steps && record.steps.length === 0) delete record.steps;
   return changed;
@@ -216,6 +226,80 @@ export interface WorkRequestRecord {
   acceptedMs: number;
   startMs: number;
   finishMs: number;
+}
+
+// ---- OCI Events (data-science/using/create-auto-events.htm) ----
+
+/**
+ * The Data Science event types the emulator emits. The names are those of the Console's event
+ * type list ("Job Run - Create Begin" ...), read from a public copy of that list; the official
+ * page's "Job and Job Run Event Types" and "Model Deployment Event Types" tables could not be
+ * read, so they are NOT VERIFIED on docs.oracle.com.
+ */
+export const DataScienceEventType = {
+  CreateJobRunBegin: 'com.oraclecloud.datascience.createjobrun.begin',
+  CreateJobRunEnd: 'com.oraclecloud.datascience.createjobrun.end',
+  CancelJobRunBegin: 'com.oraclecloud.datascience.canceljobrun.begin',
+  CancelJobRunEnd: 'com.oraclecloud.datascience.canceljobrun.end',
+  DeleteJobRun: 'com.oraclecloud.datascience.deletejobrun',
+  CreateModelDeploymentBegin: 'com.oraclecloud.datascience.createmodeldeployment.begin',
+  CreateModelDeploymentEnd: 'com.oraclecloud.datascience.createmodeldeployment.end',
+  UpdateModelDeploymentBegin: 'com.oraclecloud.datascience.updatemodeldeployment.begin',
+  UpdateModelDeploymentEnd: 'com.oraclecloud.datascience.updatemodeldeployment.end',
+  ActivateModelDeploymentBegin: 'com.oraclecloud.datascience.activatemodeldeployment.begin',
+  ActivateModelDeploymentEnd: 'com.oraclecloud.datascience.activatemodeldeployment.end',
+  DeactivateModelDeploymentBegin: 'com.oraclecloud.datascience.deactivatemodeldeployment.begin',
+  DeactivateModelDeploymentEnd: 'com.oraclecloud.datascience.deactivatemodeldeployment.end',
+  DeleteModelDeploymentBegin: 'com.oraclecloud.datascience.deletemodeldeployment.begin',
+  DeleteModelDeploymentEnd: 'com.oraclecloud.datascience.deletemodeldeployment.end',
+} as const;
+export type DataScienceEventType = (typeof DataScienceEventType)[keyof typeof DataScienceEventType];
+
+/** Event types a resource announces at most once in its life (a run is created and ends once). */
+export const onceEventTypes: ReadonlySet<string> = new Set<DataScienceEventType>([
+  DataScienceEventType.CreateJobRunBegin,
+  DataScienceEventType.CreateJobRunEnd,
+  DataScienceEventType.DeleteJobRun,
+  DataScienceEventType.CreateModelDeploymentBegin,
+  DataScienceEventType.CreateModelDeploymentEnd,
+]);
+
+/** What an event says about the resource it concerns. */
+export interface EventSubject {
+  id: string;
+  displayName: string;
+  compartmentId: string;
+  freeformTags: Tags;
+  definedTags: DefinedTags;
+}
+
+/**
+ * The event as the Data Science docs' example shows it: `source` `datascience`,
+ * `eventTypeVersion` `2.0`, and `data` with the resource's display name, OCID and tags. The example
+ * spells the tags `freeFormTags` (capital F), unlike Object Storage events' `freeformTags`; it has
+ * no `additionalDetails`, so the lifecycle state is not in the event (read it from the API).
+ */
+export function dataScienceEvent(
+  eventType: DataScienceEventType,
+  r: EventSubject,
+  compartmentName: string,
+): Omit<CloudEvent, 'eventID' | 'eventTime' | 'cloudEventsVersion' | 'contentType'> {
+  return {
+    eventType,
+    source: 'datascience',
+    eventTypeVersion: '2.0',
+    extensions: { compartmentId: r.compartmentId },
+    data: {
+      compartmentId: r.compartmentId,
+      compartmentName,
+      resourceName: r.displayName,
+      resourceId: r.id,
+      // The docs show a placeholder; the emulator has no availability domains.
+      availabilityDomain: 'all',
+      freeFormTags: { ...r.freeformTags },
+      definedTags: structuredClone(r.definedTags),
+    },
+  };
 }
 
 // ---- AI Quick Actions conventions (facts sheet, section H) ----

@@ -4,7 +4,8 @@
  * model version sets, provenance and artifacts), model deployments with work requests, and the
  * deployments' predict endpoint answering like a vLLM container. Lifecycles are stored as
  * timestamped steps and applied when anything is read, so a restarted emulator finishes what a
- * previous one started. See docs/emulator-datascience.md.
+ * previous one started; a timer also applies each announced step at its time, so job-run and
+ * deployment OCI Events go out when the transition happens. See docs/emulator-datascience.md.
  */
 import { z } from 'zod';
 import {
@@ -27,23 +28,27 @@ import {
 } from './request-helpers.ts';
 import { checkIfMatch, etagOf, paginate, publicView, sortItems } from './genai-core.ts';
 import {
+  DataScienceEventType,
   DeploymentState,
   JobRunState,
   JobState,
   RetryTokens,
   applySteps,
+  dataScienceEvent,
   failureFor,
   launchArg,
+  onceEventTypes,
   outputModelIdOf,
   terminalJobRunStates,
   workRequestView,
   type DeploymentRecord,
+  type EventSubject,
   type JobRecord,
   type JobRunRecord,
   type ModelRecord,
   type ProjectRecord,
   type RetryTokenRecord,
-  type Step,
+  type Stepped,
   type VersionSetRecord,
   type WorkRequestEntity,
   type WorkRequestRecord,
@@ -68,7 +73,7 @@ import {
 } from './datascience-predict.ts';
 
 export type { PredictEvent, PredictUsage } from './datascience-predict.ts';
-export { DeploymentState, JobRunState } from './datascience-core.ts';
+export { DataScienceEventType, DeploymentState, JobRunState } from './datascience-core.ts';
 
 const API = '/20190101';
 /** Where a deployment's predict API lives on the emulator: `<emulator url>/md/<id>`. */
@@ -298,6 +303,7 @@ export function dataScienceService(
     routes(ctx: EmulatorContext): Route[] {
       impl = new DataScienceImpl(ctx, opts);
       impl.seed();
+      impl.watchPendingEvents();
       return impl.routes();
     },
     control: {
@@ -323,6 +329,8 @@ class DataScienceImpl {
   private readonly workRequests: Collection<WorkRequestRecord>;
   private readonly retry: RetryTokens;
   readonly meter: UsageMeter;
+  /** `<resource id> <event type>` of the once-only events announced by this process. */
+  private readonly announced = new Set<string>();
 
   constructor(
     private readonly ctx: EmulatorContext,
@@ -355,7 +363,53 @@ class DataScienceImpl {
     return ms === 0 ? 0 : Math.max(0, Math.round(this.ctx.scaleDelayMs(ms)));
   }
 
-  // ---- lifecycle settlement ----
+  // ---- lifecycle settlement and events ----
+
+  /** Publishes one Data Science event about `r` (once-only types at most once per process). */
+  private announce(type: DataScienceEventType, r: EventSubject): void {
+    if (onceEventTypes.has(type)) {
+      const key = `${r.id} ${type}`;
+      if (this.announced.has(key)) return;
+      this.announced.add(key);
+    }
+    this.ctx.emitEvent(dataScienceEvent(type, r, 'dacflow-local'));
+    this.ctx.log.debug('emulator.datascience.event', { eventType: type, resourceId: r.id });
+  }
+
+  /** Applies due steps, announcing the events they carry; true when the record changed. */
+  private settle<R extends Stepped<R> & EventSubject>(r: R): boolean {
+    return applySteps(r, this.nowMs(), (step) => {
+      for (const type of step.events ?? []) this.announce(type, r);
+    });
+  }
+
+  /**
+   * Applies the record's announced steps when they come due, so their events go out then and not
+   * at the next read. Reads may apply a step first: the step is consumed, so it is announced once.
+   */
+  private watchSteps(kind: 'run' | 'deployment', r: Stepped<unknown>): void {
+    for (const step of r.steps ?? []) {
+      if (step.events?.length) this.watch(kind, r.id, step.atMs);
+    }
+  }
+
+  private watch(kind: 'run' | 'deployment', id: string, atMs: number): void {
+    this.ctx.after(Math.max(0, atMs - this.nowMs()), () => {
+      try {
+        const r = kind === 'run' ? this.loadRun(id) : this.loadStepped(this.deployments, id);
+        // A timer may fire a millisecond before the clock reaches the step: wait for the rest.
+        if (r?.steps?.some((s) => s.atMs <= atMs && s.events?.length)) this.watch(kind, id, atMs);
+      } catch (err) {
+        this.ctx.log.warn('emulator.datascience.eventTimerFailed', { resourceId: id, error: err });
+      }
+    });
+  }
+
+  /** After a (re)start: watch the announced steps stored by a previous process. */
+  watchPendingEvents(): void {
+    for (const r of this.jobRuns.list()) this.watchSteps('run', r);
+    for (const d of this.deployments.list()) this.watchSteps('deployment', d);
+  }
 
   private loadRun(id: string): JobRunRecord | undefined {
     const r = this.jobRuns.get(id);
@@ -365,7 +419,7 @@ class DataScienceImpl {
 
   /** Applies due steps and, once a fine-tuning run has SUCCEEDED, gives its output model an artifact. */
   private settleRun(r: JobRunRecord): void {
-    let changed = applySteps(r, this.nowMs());
+    let changed = this.settle(r);
     if (r.lifecycleState === JobRunState.Succeeded && r.outputModelId && !r.outputRegistered) {
       r.outputRegistered = true;
       changed = true;
@@ -395,21 +449,18 @@ class DataScienceImpl {
     });
   }
 
-  private loadStepped<R extends { id: string; lifecycleState: string; steps?: Step<R>[] }>(
+  private loadStepped<R extends Stepped<R> & EventSubject>(
     col: Collection<R>,
     id: string,
   ): R | undefined {
     const r = col.get(id);
-    if (r && applySteps(r as never, this.nowMs())) col.put(r);
+    if (r && this.settle(r)) col.put(r);
     return r;
   }
 
-  private allStepped<R extends { id: string; lifecycleState: string; steps?: Step<R>[] }>(
-    col: Collection<R>,
-  ): R[] {
-    const now = this.nowMs();
+  private allStepped<R extends Stepped<R> & EventSubject>(col: Collection<R>): R[] {
     return col.list().map((r) => {
-      if (applySteps(r as never, now)) col.put(r);
+      if (this.settle(r)) col.put(r);
       return r;
     });
   }
@@ -436,6 +487,7 @@ class DataScienceImpl {
     if (state === JobRunState.Failed || state === JobRunState.Succeeded) r.timeFinished = now;
     this.jobRuns.put(r);
     this.settleRun(r);
+    if (terminalJobRunStates.has(state)) this.announce(DataScienceEventType.CreateJobRunEnd, r);
   }
 
   forceDeploymentState(
@@ -445,6 +497,8 @@ class DataScienceImpl {
   ): void {
     const d = this.loadStepped(this.deployments, id);
     if (!d) throw new Error(`no model deployment ${id}`);
+    // The force ends the open work requests, so the operations they track end now.
+    const ended = (d.steps ?? []).flatMap((step) => step.events ?? []);
     d.lifecycleState = state;
     d.lifecycleDetails = details;
     delete d.steps;
@@ -459,6 +513,7 @@ class DataScienceImpl {
       wr.startMs = Math.min(wr.startMs, now);
       this.workRequests.put(wr);
     }
+    for (const type of ended) this.announce(type, d);
   }
 
   deploymentUnits(): DeploymentUnit[] {
@@ -878,7 +933,7 @@ class DataScienceImpl {
     }
     j.lifecycleState = JobState.Deleting;
     j.steps = [{ atMs: wr.finishMs, patch: { lifecycleState: JobState.Deleted } }];
-    applySteps(j, this.nowMs());
+    this.settle(j);
     this.jobs.put(j);
     return { status: 202, headers: { 'opc-work-request-id': wr.id } };
   }
@@ -980,11 +1035,16 @@ class DataScienceImpl {
                     timeFinished: this.iso(finishMs),
                   }
                 : { lifecycleState: JobRunState.Succeeded, timeFinished: this.iso(finishMs) },
+              // When OCI sends createjobrun.end (acceptance or finish) is NOT VERIFIED: the
+              // emulator sends it when the run ends (SUCCEEDED, FAILED or CANCELED).
+              events: [DataScienceEventType.CreateJobRunEnd],
             },
           ],
         });
+        this.announce(DataScienceEventType.CreateJobRunBegin, run);
         this.settleRun(run);
         this.jobRuns.put(run);
+        this.watchSteps('run', run);
         this.ctx.log.debug('emulator.datascience.jobRun.created', { jobRunId: id, jobId: job.id });
         return this.ok(this.runView(run));
       },
@@ -1040,10 +1100,13 @@ class DataScienceImpl {
       {
         atMs: doneMs,
         patch: { lifecycleState: JobRunState.Canceled, timeFinished: this.iso(doneMs) },
+        events: [DataScienceEventType.CancelJobRunEnd, DataScienceEventType.CreateJobRunEnd],
       },
     ];
+    this.announce(DataScienceEventType.CancelJobRunBegin, r);
     this.settleRun(r);
     this.jobRuns.put(r);
+    this.watchSteps('run', r);
     return { status: 202 };
   }
 
@@ -1056,6 +1119,7 @@ class DataScienceImpl {
     }
     r.lifecycleState = JobRunState.Deleted;
     this.jobRuns.put(r);
+    this.announce(DataScienceEventType.DeleteJobRun, r);
     return { status: 204 };
   }
 
@@ -1415,11 +1479,14 @@ class DataScienceImpl {
                     lifecycleState: DeploymentState.Active,
                     currentInstanceCount: instanceCountOf(config),
                   },
+              events: [DataScienceEventType.CreateModelDeploymentEnd],
             },
           ],
         });
-        applySteps(rec, this.nowMs());
+        this.announce(DataScienceEventType.CreateModelDeploymentBegin, rec);
+        this.settle(rec);
         this.deployments.put(rec);
+        this.watchSteps('deployment', rec);
         const { view, etag } = this.deploymentView(req, rec);
         return {
           status: 200,
@@ -1522,6 +1589,7 @@ class DataScienceImpl {
       }),
     );
     d.modelDeploymentConfigurationDetails = config;
+    this.announce(DataScienceEventType.UpdateModelDeploymentBegin, d);
     if (duration > 0) {
       // A live update: the old instances keep serving until the new configuration is in place.
       d.lifecycleState = DeploymentState.Updating;
@@ -1534,13 +1602,17 @@ class DataScienceImpl {
             currentInstanceCount: instanceCountOf(config),
             servesWhileUpdating: undefined,
           },
+          events: [DataScienceEventType.UpdateModelDeploymentEnd],
         },
       ];
-    } else if (wasActive) {
-      d.currentInstanceCount = instanceCountOf(config);
+    } else {
+      if (wasActive) d.currentInstanceCount = instanceCountOf(config);
+      // The update's work request is done at once, so is the operation.
+      this.announce(DataScienceEventType.UpdateModelDeploymentEnd, d);
     }
-    applySteps(d, this.nowMs());
+    this.settle(d);
     this.deployments.put(stripUndefined(d));
+    this.watchSteps('deployment', d);
     return { status: 202, headers: { 'opc-work-request-id': wr.id } };
   }
 
@@ -1573,10 +1645,22 @@ class DataScienceImpl {
               currentInstanceCount: instanceCountOf(d.modelDeploymentConfigurationDetails),
             }
           : { lifecycleState: DeploymentState.Inactive },
+        events: [
+          activate
+            ? DataScienceEventType.ActivateModelDeploymentEnd
+            : DataScienceEventType.DeactivateModelDeploymentEnd,
+        ],
       },
     ];
-    applySteps(d, this.nowMs());
+    this.announce(
+      activate
+        ? DataScienceEventType.ActivateModelDeploymentBegin
+        : DataScienceEventType.DeactivateModelDeploymentBegin,
+      d,
+    );
+    this.settle(d);
     this.deployments.put(d);
+    this.watchSteps('deployment', d);
     return { status: 202, headers: { 'opc-work-request-id': wr.id } };
   }
 
@@ -1597,9 +1681,17 @@ class DataScienceImpl {
     d.lifecycleState = DeploymentState.Deleting;
     delete d.servesWhileUpdating;
     d.currentInstanceCount = 0;
-    d.steps = [{ atMs: wr.finishMs, patch: { lifecycleState: DeploymentState.Deleted } }];
-    applySteps(d, this.nowMs());
+    d.steps = [
+      {
+        atMs: wr.finishMs,
+        patch: { lifecycleState: DeploymentState.Deleted },
+        events: [DataScienceEventType.DeleteModelDeploymentEnd],
+      },
+    ];
+    this.announce(DataScienceEventType.DeleteModelDeploymentBegin, d);
+    this.settle(d);
     this.deployments.put(d);
+    this.watchSteps('deployment', d);
     return { status: 202, headers: { 'opc-work-request-id': wr.id } };
   }
 
