@@ -587,9 +587,10 @@ function checkExampleWorkflows(root, codeRoot, example, main, findings) {
 
 // ------------------------------------------------------------------------------------------------
 // A small evaluator for the HCL expressions the code checks read back: object and tuple
-// constructors, `for` expressions (with `if`), templates, references, `==`/`!=`, conditionals and
-// the functions jsonencode, merge (with `...` expansion) and try. Anything else throws: the module
-// must keep those expressions this simple so the comparison stays mechanical.
+// constructors, `for` expressions (with `if`), templates, references, `==`/`!=`, `&&`/`||`,
+// `<`/`>`/`<=`/`>=`, conditionals and the functions jsonencode, length, merge (with `...`
+// expansion) and try. Anything else throws: the module must keep those expressions this simple so
+// the comparison stays mechanical.
 // ------------------------------------------------------------------------------------------------
 
 /**
@@ -650,7 +651,7 @@ export function evaluateHcl(src, resolve, asTemplate = false) {
 
   /** @returns {unknown} */
   const expr = () => {
-    const test = equality();
+    const test = logical();
     ws(false);
     if (src[i] !== '?') return test;
     i++;
@@ -661,18 +662,59 @@ export function evaluateHcl(src, resolve, asTemplate = false) {
     const no = test === false && dry === 0 ? expr() : dryRun(expr);
     return test === true ? yes : no;
   };
+  // Binary operators by Terraform's precedence, loosest first: `||`, `&&`, `==`/`!=`, then the
+  // comparisons. Both operands are always evaluated (Terraform did not short-circuit before 1.12).
+  /** @param {'||' | '&&'} op @param {() => unknown} operand @returns {unknown} */
+  const boolean = (op, operand) => {
+    let left = operand();
+    for (;;) {
+      ws(false);
+      if (!src.startsWith(op, i)) return left;
+      i += 2;
+      const right = operand();
+      if (dry > 0) continue;
+      if (typeof left !== 'boolean' || typeof right !== 'boolean')
+        throw dynamicError(`the operands of ${op} must be bools`);
+      left = op === '&&' ? left && right : left || right;
+    }
+  };
+  /** @returns {unknown} */
+  const logical = () => boolean('||', () => boolean('&&', equality));
   /** @returns {unknown} */
   const equality = () => {
-    let left = primary();
+    let left = comparison();
     for (;;) {
       ws(false);
       const op = src.slice(i, i + 2);
       if (op !== '==' && op !== '!=') return left;
       i += 2;
-      const right = primary();
+      const right = comparison();
       if (dry > 0) continue;
       const same = jsonencode(sortDeep(left) ?? null) === jsonencode(sortDeep(right) ?? null);
       left = op === '==' ? same : !same;
+    }
+  };
+  /** @returns {unknown} */
+  const comparison = () => {
+    let left = primary();
+    for (;;) {
+      ws(false);
+      const c = src[i];
+      if (c !== '<' && c !== '>') return left;
+      const op = src[i + 1] === '=' ? `${c}=` : c;
+      i += op.length;
+      const right = primary();
+      if (dry > 0) continue;
+      if (typeof left !== 'number' || typeof right !== 'number')
+        throw dynamicError(`the operands of ${op} must be numbers`);
+      left =
+        op === '<'
+          ? left < right
+          : op === '>'
+            ? left > right
+            : op === '<='
+              ? left <= right
+              : left >= right;
     }
   };
   /** @returns {unknown} */
@@ -779,6 +821,16 @@ export function evaluateHcl(src, resolve, asTemplate = false) {
     if (name === 'jsonencode') {
       if (args.length !== 1 && dry === 0) fail('jsonencode() takes one argument');
       return dry > 0 ? undefined : jsonencode(args[0]);
+    }
+    if (name === 'length') {
+      if (args.length !== 1 && dry === 0) fail('length() takes one argument');
+      if (dry > 0) return undefined;
+      const [a] = args;
+      // Terraform counts a string's grapheme clusters: not mimicked, refused.
+      if (typeof a === 'string') fail('length() of a string is not supported');
+      if (Array.isArray(a)) return a.length;
+      if (a && typeof a === 'object') return Object.keys(a).length;
+      throw dynamicError('length() takes a string, a tuple or an object');
     }
     if (name === 'merge') {
       if (dry > 0) return undefined;
@@ -1202,11 +1254,20 @@ function checkAgainstCode(root, codeRoot, m, code, findings) {
           `local.workflows must be exactly ${expected} (the WorkflowTrigger of each workflow file)`,
         );
       }
+      // A datascience sample too: wiringFor() then adds the Data Science rule (checked below),
+      // which is no dataset rule and must not shift the trigger-to-rule pairing.
       const samples = [
         { name: 'support-bot', bucket: 'dacflow-datasets', prefix: 'datasets/support-bot/' },
-        { name: 'x', bucket: 'other.bucket_1', prefix: 'a/b c/' },
+        { name: 'x', bucket: 'other.bucket_1', prefix: 'a/b c/', backend: 'datascience' },
       ];
       const expectedWiring = wiring.wiringFor(samples);
+      const datasetRules = expectedWiring.rules.filter(
+        (/** @type {any} */ w) => w.name !== wiring.dataScienceEventsRule?.name,
+      );
+      if (datasetRules.length !== samples.length)
+        throw new Error(
+          `wiringFor() gives ${datasetRules.length} dataset rules for ${samples.length} workflows`,
+        );
       samples.forEach((t, idx) => {
         const resolve = resolverFor(m, sampleVars, {
           key: t.name,
@@ -1223,17 +1284,17 @@ function checkAgainstCode(root, codeRoot, m, code, findings) {
           );
         }
         const name = evalValue(rule.display_name, resolve);
-        if (name !== expectedWiring.rules[idx].name) {
+        if (name !== datasetRules[idx].name) {
           find(
             'oci_events_rule.dataset',
-            `rule name ${String(name)}, wiringFor() names it ${expectedWiring.rules[idx].name}`,
+            `rule name ${String(name)}, wiringFor() names it ${datasetRules[idx].name}`,
             /display_name\s*=/,
           );
         }
       });
       const actions = rule.actions?.[0]?.actions ?? [];
       const targets = actions.map((/** @type {any} */ a) => a.function_id);
-      const fnName = expectedWiring.rules[0].function;
+      const fnName = datasetRules[0].function;
       if (
         targets.length !== 1 ||
         targets[0] !== `\${oci_functions_function.this["${fnName}"].id}`
@@ -1254,6 +1315,128 @@ function checkAgainstCode(root, codeRoot, m, code, findings) {
     },
     'events',
     'oci_events_rule.dataset',
+  );
+
+  // The Data Science events rule: dataScienceEventsRule's name, condition and function, enabled,
+  // in the compartment, and planned exactly when wiringFor() adds it (for sample workflow files)
+  // and enable_datascience is on.
+  guard(
+    () => {
+      const want = wiring.dataScienceEventsRule;
+      if (!want) return;
+      const addr = 'oci_events_rule.datascience';
+      const header = /resource\s+"oci_events_rule"\s+"datascience"/;
+      const rule = r.oci_events_rule?.datascience;
+      if (!rule) {
+        find(
+          'oci_events_rule.dataset',
+          `no resource ${addr}: wiringFor() sends ${want.condition.eventType.join(', ')} to ${want.function} for datascience workflows (dataScienceEventsRule in shared/wiring.ts)`,
+        );
+        return;
+      }
+      /** @param {string} file */
+      const example = (file) =>
+        YAML.parse(readFileSync(join(codeRoot, 'workflows/examples', file), 'utf8'));
+      const genai = example('genai-support-bot.yaml');
+      const aqua = example('aqua-llama.yaml');
+      /** @type {Array<[string, Record<string, any>[]]>} */
+      const sampleSets = [
+        ['a genai and a datascience workflow', [genai, aqua]],
+        ['a datascience workflow', [aqua]],
+        ['a genai workflow', [genai]],
+      ];
+      /** @param {Record<string, unknown>} vars @param {Record<string, any>[]} docs */
+      const planned = (vars, docs) => {
+        const res = resolverFor(m, vars, undefined, { workflow_documents: docs });
+        if (rule.count !== undefined) return evalValue(rule.count, res);
+        if (rule.for_each !== undefined) {
+          const fe = evalValue(rule.for_each, res);
+          return fe && typeof fe === 'object' ? Object.keys(fe).length : fe;
+        }
+        return 1;
+      };
+      /** @param {unknown} n */
+      const rules = (n) =>
+        n === 0 ? 'none' : n === 1 ? 'one such rule' : `${JSON.stringify(n)} such rules`;
+      for (const [what, docs] of sampleSets) {
+        const triggers = docs.map((d) => ({
+          name: d.name,
+          bucket: d.trigger.bucket,
+          prefix: d.trigger.prefix,
+          backend: d.backend,
+        }));
+        const expected = wiring
+          .wiringFor(triggers)
+          .rules.filter((/** @type {any} */ w) => w.name === want.name).length;
+        const on = planned({ ...sampleVars, enable_datascience: true }, docs);
+        if (on !== expected)
+          find(
+            addr,
+            `${addr}: with enable_datascience and ${what} the module plans ${rules(on)}, wiringFor() has ${rules(expected)} (the rule exists exactly when a workflow has backend: datascience)`,
+            /^[ \t]*(count|for_each)\s*=/m,
+            header,
+          );
+        const off = planned({ ...sampleVars, enable_datascience: false }, docs);
+        if (off !== 0)
+          find(
+            addr,
+            `${addr}: without enable_datascience and with ${what} the module plans ${rules(off)}, expected none (the rule exists only with enable_datascience)`,
+            /^[ \t]*(count|for_each)\s*=/m,
+            header,
+          );
+      }
+      // A name_prefix other than the default: the name is wiringFor()'s whatever the prefix.
+      const resolve = resolverFor(
+        m,
+        { ...sampleVars, enable_datascience: true, name_prefix: 'acme' },
+        undefined,
+        { workflow_documents: [aqua] },
+      );
+      const name = evalValue(rule.display_name, resolve);
+      if (name !== want.name)
+        find(
+          addr,
+          `${addr}: display name ${JSON.stringify(name)}, dataScienceEventsRule names it ${want.name} (doctor finds it by that name)`,
+          /display_name\s*=/,
+          header,
+        );
+      const text = evalValue(rule.condition, resolve);
+      if (typeof text !== 'string')
+        throw new Error(`${addr}: condition does not evaluate to a string`);
+      if (JSON.stringify(sortDeep(JSON.parse(text))) !== JSON.stringify(sortDeep(want.condition)))
+        find(
+          addr,
+          `${addr}: condition is ${text}, dataScienceEventsRule has ${JSON.stringify(want.condition)}`,
+          /condition\s*=/,
+          header,
+        );
+      if (rule.is_enabled !== true)
+        find(addr, `${addr}: is_enabled must be true`, /is_enabled\s*=/, header);
+      if (rule.compartment_id !== '${var.compartment_ocid}')
+        find(
+          addr,
+          `${addr}: compartment_id must be var.compartment_ocid (a rule sees the events of its compartment, where the functions create job runs and deployments)`,
+          /compartment_id\s*=/,
+          header,
+        );
+      const actions = rule.actions?.[0]?.actions ?? [];
+      const fn = `\${oci_functions_function.this["${want.function}"].id}`;
+      const found = actions.map((/** @type {any} */ a) => a.function_id);
+      if (
+        actions.length !== 1 ||
+        actions[0].action_type !== 'FAAS' ||
+        actions[0].function_id !== fn ||
+        actions[0].is_enabled !== true
+      )
+        find(
+          addr,
+          `${addr}: the rule's one action must be an enabled FAAS action to ${want.function} (oci_functions_function.this["${want.function}"]), found ${JSON.stringify(found)}`,
+          /actions\s*\{/,
+          header,
+        );
+    },
+    'events',
+    'oci_events_rule.datascience',
   );
 
   // Notifications and schedules from wiringFor().

@@ -2,7 +2,8 @@
 # var.enable_datascience: the versioned output bucket AQUA writes fine-tuned models to, a project
 # (or an existing one), and the dynamic groups and policy of the job runs and model deployments,
 # which act with their own resource principals (ai-quick-actions/policies in
-# oracle-samples/oci-data-science-ai-samples). The functions' Data Science grants are in iam.tf.
+# oracle-samples/oci-data-science-ai-samples). The functions' Data Science grants are in iam.tf,
+# the Events rule that sends job-run and model-deployment events to poll-status in events.tf.
 
 locals {
   # The workflow files that use this backend; their settings must agree with this module's.

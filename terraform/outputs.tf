@@ -33,6 +33,11 @@ output "event_rule_ids" {
   value       = { for name, r in oci_events_rule.dataset : name => r.id }
 }
 
+output "datascience_events_rule_id" {
+  description = "OCID of the Events rule that sends Data Science job-run and model-deployment events to poll-status (null without enable_datascience or a datascience workflow)."
+  value       = one(oci_events_rule.datascience[*].id)
+}
+
 output "alarm_ids" {
   description = "Scaling alarm OCIDs by <cluster name>-<rule>."
   value       = { for key, a in oci_monitoring_alarm.scaling : key => a.id }

@@ -38,7 +38,8 @@ Checks a deployed dacflow stack through the OCI API and says, for each problem, 
   state.writable              a probe object under dacflow/state/doctor/ can be written (with
                               If-None-Match: *, so nothing is overwritten) and deleted again
   events.rule                 one rule per workflow: enabled, ACTIVE, the condition of
-                              datasetCondition(), a FAAS action to validate-dataset
+                              datasetCondition(), a FAAS action to validate-dataset; with a
+                              datascience workflow also dacflow-datascience-events to poll-status
   notifications.topic         the pipeline, alarms, validate-dataset, start-finetune and
                               deploy-endpoint topics exist and are ACTIVE
   notifications.subscription  each function subscription exists and is ACTIVE

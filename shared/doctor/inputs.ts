@@ -29,7 +29,12 @@ const localJsonSchema = z.object({
   ),
   functions: z.record(z.string(), z.string()),
   workflows: z.array(
-    z.object({ name: z.string().min(1), bucket: z.string().min(1), prefix: z.string() }),
+    z.object({
+      name: z.string().min(1),
+      bucket: z.string().min(1),
+      prefix: z.string(),
+      backend: z.string().optional(),
+    }),
   ),
 });
 export type LocalStackInfo = z.output<typeof localJsonSchema>;

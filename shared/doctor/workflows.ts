@@ -14,8 +14,9 @@ export interface WorkflowCheck {
   triggers: WorkflowTrigger[];
 }
 
+/** A workflow's trigger and backend: a datascience workflow also gets the Data Science rule. */
 export function triggerOf(w: Workflow): WorkflowTrigger {
-  return { name: w.name, bucket: w.trigger.bucket, prefix: w.trigger.prefix };
+  return { name: w.name, bucket: w.trigger.bucket, prefix: w.trigger.prefix, backend: w.backend };
 }
 
 /** Parses `files` (from `--workflow` files or DACFLOW_WORKFLOWS) into findings and workflows. */

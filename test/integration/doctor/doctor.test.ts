@@ -24,7 +24,13 @@ import { formatAlarmBody } from '#shared/scaling/alarm.ts';
 import { deploymentAlarmDefinitions } from '#shared/scaling/alarm-definitions.ts';
 import { defaultScalingPolicy } from '#shared/scaling/policy.ts';
 import { alarmRulesFor } from '#shared/scaling/simulate.ts';
-import { datasetCondition, topicKeys, wiringFor, type TopicKey } from '#shared/wiring.ts';
+import {
+  dataScienceEventsRule,
+  datasetCondition,
+  topicKeys,
+  wiringFor,
+  type TopicKey,
+} from '#shared/wiring.ts';
 import { parseWorkflows } from '#workflows/schema.ts';
 
 const BUCKET = 'dacflow-datasets';
@@ -365,6 +371,7 @@ autoscaling:
 `;
   let aquaFile: string;
   let aquaRuleId: string;
+  let dsRuleId: string | undefined;
   let ids: Record<string, string>;
   const args = () => [...tenancyArgs(), '--workflow', aquaFile];
   const deploymentFindings = (fs: Finding[]) =>
@@ -374,19 +381,31 @@ autoscaling:
     aquaFile = join(dir, 'aqua-llama.yaml');
     writeFileSync(aquaFile, aquaYaml);
     const [w] = parseWorkflows([{ fileName: 'aqua-llama.yaml', text: aquaYaml }]);
-    const r = wiringFor([{ name: 'aqua-llama', bucket: BUCKET, prefix: 'datasets/aqua-llama/' }])
-      .rules[0]!;
-    aquaRuleId = (
-      await c.events.createRule({
-        createRuleDetails: {
-          displayName: r.name,
-          condition: JSON.stringify(r.condition),
-          isEnabled: true,
-          compartmentId: emu.compartmentId,
-          actions: { actions: [faasAction(fnId(r.function))] },
-        },
-      })
-    ).rule.id;
+    // The dataset rule and the Data Science events rule, as terraform/events.tf creates them.
+    const created: string[] = [];
+    for (const r of wiringFor([
+      {
+        name: 'aqua-llama',
+        bucket: BUCKET,
+        prefix: 'datasets/aqua-llama/',
+        backend: 'datascience',
+      },
+    ]).rules) {
+      created.push(
+        (
+          await c.events.createRule({
+            createRuleDetails: {
+              displayName: r.name,
+              condition: JSON.stringify(r.condition),
+              isEnabled: true,
+              compartmentId: emu.compartmentId,
+              actions: { actions: [faasAction(fnId(r.function))] },
+            },
+          })
+        ).rule.id,
+      );
+    }
+    [aquaRuleId, dsRuleId] = created as [string, string];
     // As the local stack (and terraform/datascience.tf) create them.
     ids = await createScalingAlarms(c.mon, {
       definitions: deploymentAlarmDefinitions(policyFromAutoscaling(w!.autoscaling!), w!.name, {
@@ -401,6 +420,7 @@ autoscaling:
   afterAll(async () => {
     // The later tests check the support-bot workflow alone.
     await c.events.deleteRule({ ruleId: aquaRuleId });
+    if (dsRuleId) await c.events.deleteRule({ ruleId: dsRuleId });
     for (const [rule, id] of Object.entries(ids)) {
       if (rule !== 'utilization-sustained-low') await c.mon.deleteAlarm({ alarmId: id }); // deleted above
     }
@@ -420,6 +440,11 @@ autoscaling:
       ),
     );
     expect(deploymentFindings(findings)[2]!.message).toContain('(threshold 25, 5m, pending PT5M)');
+    expect(findings.filter((f) => f.check === 'events.rule').map((f) => f.message)).toEqual([
+      expect.stringContaining('Events rule dacflow-support-bot-dataset'),
+      expect.stringContaining('Events rule dacflow-aqua-llama-dataset'),
+      `Events rule dacflow-datascience-events (${dsRuleId}) is enabled, ACTIVE, matches the Data Science job-run and model-deployment events of workflow aqua-llama and delivers to poll-status`,
+    ]);
   });
 
   it('fails a grouped alarm, a query without groupBy(resourceId) and a missing alarm', async () => {
@@ -457,6 +482,44 @@ autoscaling:
     expect(missing.fix).toContain(
       'oci_monitoring_alarm.deployment_scaling["aqua-llama-utilization-sustained-low"]',
     );
+  });
+
+  it('fails a Data Science events rule that is disabled or misses an event type, then one deleted', async () => {
+    const eventType = dataScienceEventsRule.condition.eventType.filter(
+      (t) => t !== 'com.oraclecloud.datascience.createmodeldeployment.end',
+    );
+    await c.events.updateRule({
+      ruleId: dsRuleId!,
+      updateRuleDetails: { isEnabled: false, condition: JSON.stringify({ eventType }) },
+    });
+    const rules = (fs: Finding[]) => notOk(fs).filter((f) => f.check === 'events.rule');
+    const broken = await doctor(args());
+    expect(broken.code).toBe(1);
+    expect(rules(broken.findings).map((f) => [f.status, f.message])).toEqual([
+      [
+        'fail',
+        `Events rule dacflow-datascience-events (${dsRuleId}) is disabled: poll-status notices job-run and model-deployment changes of workflow aqua-llama only at its next scheduled poll`,
+      ],
+      [
+        'fail',
+        `Events rule dacflow-datascience-events (${dsRuleId}) has the wrong condition for Data Science job-run and model-deployment events: eventType lacks "com.oraclecloud.datascience.createmodeldeployment.end"`,
+      ],
+    ]);
+    expect(rules(broken.findings)[1]!.fix).toContain(
+      '`terraform apply` (oci_events_rule.datascience)',
+    );
+
+    await c.events.deleteRule({ ruleId: dsRuleId! });
+    dsRuleId = undefined;
+    const gone = await doctor(args());
+    expect(rules(gone.findings)).toEqual([
+      {
+        check: 'events.rule',
+        status: 'fail',
+        message: `no Events rule dacflow-datascience-events in compartment ${emu.compartmentId}: poll-status notices job-run and model-deployment changes of workflow aqua-llama only at its next scheduled poll`,
+        fix: "run `terraform apply` with dacflow's module: it re-creates rule dacflow-datascience-events (oci_events_rule.datascience)",
+      },
+    ]);
   });
 });
 

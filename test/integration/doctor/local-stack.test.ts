@@ -6,10 +6,14 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ConfigFileAuthenticationDetailsProvider } from 'oci-common';
+import { EventsClient } from 'oci-events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { command } from '#cli/commands/doctor.ts';
-import { startStack, type Stack } from '#local/stack.ts';
+import { localFunctionId, startStack, type Stack } from '#local/stack.ts';
 import type { Finding } from '#shared/doctor/types.ts';
+import { createClient } from '#shared/oci/clients.ts';
+import { dataScienceEventsRule } from '#shared/wiring.ts';
 
 const root = new URL('../../../', import.meta.url).pathname;
 
@@ -85,5 +89,43 @@ describe('a stack running a datascience workflow with autoscaling', () => {
       'alarm dacflow-aqua-llama-deployments-utilization-sustained-low',
     ]);
     expect(alarms[0]!.message).toContain('splits notifications per deployment');
+    // The Data Science events rule the stack created, delivering to its own poll-status.
+    const rules = findings.filter((f) => f.check === 'events.rule').map((f) => f.message);
+    expect(rules.map((m) => m.split(' (')[0])).toEqual([
+      'Events rule dacflow-aqua-llama-dataset',
+      'Events rule dacflow-datascience-events',
+    ]);
+    expect(rules).toEqual([
+      expect.stringContaining('delivers to validate-dataset'),
+      expect.stringContaining(
+        `is enabled, ACTIVE, matches the Data Science job-run and model-deployment events of workflow aqua-llama and delivers to poll-status (${localFunctionId('poll-status')})`,
+      ),
+    ]);
+  });
+
+  it('fails when the Data Science events rule is deleted, with the restart that re-creates it', async () => {
+    const e = stack.emulator;
+    const events = createClient(EventsClient, {
+      provider: new ConfigFileAuthenticationDetailsProvider(e.configFile, e.profile),
+      endpoint: e.url,
+      env: {},
+    });
+    const [rule] = (
+      await events.listRules({
+        compartmentId: e.compartmentId,
+        displayName: dataScienceEventsRule.name,
+      })
+    ).items;
+    await events.deleteRule({ ruleId: rule!.id });
+    const { code, findings } = await doctor(['--data-dir', dir, '--workflow', workflow]);
+    expect(code).toBe(1);
+    expect(findings.filter((f) => f.status !== 'ok')).toEqual([
+      {
+        check: 'events.rule',
+        status: 'fail',
+        message: `no Events rule dacflow-datascience-events in compartment ${e.compartmentId}: poll-status notices job-run and model-deployment changes of workflow aqua-llama only at its next scheduled poll`,
+        fix: `restart \`dacflow local --data-dir ${dir}\`: it re-creates rule dacflow-datascience-events`,
+      },
+    ]);
   });
 });

@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { checkEventRules } from '#shared/doctor/events.ts';
 import type { EventsPort, RuleView } from '#shared/doctor/ports.ts';
-import { datasetCondition } from '#shared/wiring.ts';
-import { fnId, forbidden, goodRule, notOk, target, trigger } from './fakes.ts';
+import type { Finding } from '#shared/doctor/types.ts';
+import { dataScienceEventsRule, datasetCondition, type WorkflowTrigger } from '#shared/wiring.ts';
+import {
+  dsTrigger,
+  fnId,
+  forbidden,
+  goodDsRule,
+  goodRule,
+  notOk,
+  target,
+  trigger,
+} from './fakes.ts';
 
 const port = (rules: RuleView[]): EventsPort => ({ listRules: async () => rules });
 const withFn = () => target({ functionIds: { 'validate-dataset': fnId('validate-dataset') } });
@@ -131,5 +141,135 @@ describe('checkEventRules', () => {
     });
     expect(findings).toHaveLength(1);
     expect(findings[0]!.fix).toContain('read cloudevents-rules');
+  });
+});
+
+describe('checkEventRules with a datascience workflow', () => {
+  const fns = { 'validate-dataset': fnId('validate-dataset'), 'poll-status': fnId('poll-status') };
+  const dsTarget = (triggers: WorkflowTrigger[] = [trigger, dsTrigger]) =>
+    target({ triggers, functionIds: fns });
+  /** The dataset rule of `t`, as wiringFor() names and conditions it. */
+  const datasetRule = (t: WorkflowTrigger): RuleView => ({
+    ...goodRule(),
+    id: `ocid1.eventrule.oc1..${t.name}`,
+    displayName: `dacflow-${t.name}-dataset`,
+    condition: JSON.stringify(datasetCondition(t)),
+  });
+  const dsFindings = (fs: Finding[]) =>
+    fs.filter((f) => f.message.includes(dataScienceEventsRule.name));
+
+  it('is ok for the dataset rules and the Data Science rule that delivers to poll-status', async () => {
+    const findings = await checkEventRules(
+      dsTarget(),
+      port([goodRule(), datasetRule(dsTrigger), goodDsRule()]),
+    );
+    expect(findings.map((f) => f.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(findings.map((f) => f.message.split(' (')[0])).toEqual([
+      'Events rule dacflow-support-bot-dataset',
+      'Events rule dacflow-aqua-llama-dataset',
+      'Events rule dacflow-datascience-events',
+    ]);
+    expect(findings[2]!.message).toBe(
+      `Events rule dacflow-datascience-events (ocid1.eventrule.oc1..ds) is enabled, ACTIVE, matches the Data Science job-run and model-deployment events of workflow aqua-llama and delivers to poll-status (${fnId('poll-status')})`,
+    );
+  });
+
+  it('fails a missing Data Science rule with the Terraform resource, or the local stack, to re-create it', async () => {
+    const [missing, ...rest] = dsFindings(
+      await checkEventRules(dsTarget(), port([goodRule(), datasetRule(dsTrigger)])),
+    );
+    expect(rest).toEqual([]);
+    expect(missing).toEqual({
+      check: 'events.rule',
+      status: 'fail',
+      message:
+        'no Events rule dacflow-datascience-events in compartment ocid1.compartment.oc1..doctor: poll-status notices job-run and model-deployment changes of workflow aqua-llama only at its next scheduled poll',
+      fix: "run `terraform apply` with dacflow's module: it re-creates rule dacflow-datascience-events (oci_events_rule.datascience)",
+    });
+    const local = await checkEventRules(
+      target({ mode: 'local', dataDir: '/tmp/s', triggers: [dsTrigger], functionIds: fns }),
+      port([datasetRule(dsTrigger)]),
+    );
+    expect(notOk(local).map((f) => f.fix)).toEqual([
+      'restart `dacflow local --data-dir /tmp/s`: it re-creates rule dacflow-datascience-events',
+    ]);
+  });
+
+  it('reports a wrong event type list, a wrong function and a disabled rule, each with its fix', async () => {
+    const rule: RuleView = {
+      ...goodDsRule(),
+      isEnabled: false,
+      condition: JSON.stringify({
+        eventType: [
+          ...dataScienceEventsRule.condition.eventType.filter((t) => !t.endsWith('updatejobrun')),
+          'com.oraclecloud.datascience.deletejobrun.end',
+        ],
+      }),
+      actions: [{ actionType: 'FAAS', functionId: fnId('validate-dataset'), isEnabled: true }],
+    };
+    const bad = dsFindings(
+      await checkEventRules(dsTarget(), port([goodRule(), datasetRule(dsTrigger), rule])),
+    );
+    expect(bad.map((f) => f.status)).toEqual(['fail', 'fail', 'fail']);
+    const [disabled, condition, action] = bad as [Finding, Finding, Finding];
+    expect(disabled.message).toBe(
+      'Events rule dacflow-datascience-events (ocid1.eventrule.oc1..ds) is disabled: poll-status notices job-run and model-deployment changes of workflow aqua-llama only at its next scheduled poll',
+    );
+    expect(disabled.fix).toContain('--rule-id ocid1.eventrule.oc1..ds --is-enabled true');
+    expect(condition.message).toBe(
+      'Events rule dacflow-datascience-events (ocid1.eventrule.oc1..ds) has the wrong condition for Data Science job-run and model-deployment events: eventType lacks "com.oraclecloud.datascience.updatejobrun"; eventType has unexpected "com.oraclecloud.datascience.deletejobrun.end"',
+    );
+    expect(condition.fix).toContain('`terraform apply` (oci_events_rule.datascience)');
+    expect(condition.fix).toContain(
+      `--condition '${JSON.stringify(dataScienceEventsRule.condition)}'`,
+    );
+    expect(action.message).toBe(
+      `Events rule dacflow-datascience-events (ocid1.eventrule.oc1..ds)'s FAAS action targets ${fnId('validate-dataset')}, expected poll-status ${fnId('poll-status')}`,
+    );
+    expect(action.fix).toMatch(
+      /^point its FAAS action at poll-status \(ocid1\.fnfunc\.oc1\.\.poll-status\): /,
+    );
+  });
+
+  it('names every datascience workflow once, and pairs dataset rules with their workflows', async () => {
+    const second = { ...dsTrigger, name: 'aqua-mistral', prefix: 'datasets/aqua-mistral/' };
+    // The datascience triggers come first and last: the Data Science rule shifts no pairing.
+    const findings = await checkEventRules(
+      dsTarget([dsTrigger, trigger, second]),
+      port([datasetRule(dsTrigger), goodRule(), goodDsRule()]),
+    );
+    expect(notOk(findings).map((f) => f.message)).toEqual([
+      'no Events rule dacflow-aqua-mistral-dataset in compartment ocid1.compartment.oc1..doctor: datasets under datasets/aqua-mistral/ in bucket dacflow-datasets are never validated',
+    ]);
+    expect(notOk(findings)[0]!.fix).toContain('oci_events_rule.dataset["aqua-mistral"]');
+    expect(dsFindings(findings).map((f) => f.message)).toEqual([
+      expect.stringContaining('events of workflows aqua-llama, aqua-mistral and delivers'),
+    ]);
+  });
+
+  it('leaves the Data Science rule alone without a datascience workflow, and warns about two', async () => {
+    // Not "belongs to no workflow": it carries no uploads, and a local stack's triggers (local.json)
+    // do not say which workflows are datascience ones.
+    const genaiOnly = await checkEventRules(dsTarget([trigger]), port([goodRule(), goodDsRule()]));
+    expect(genaiOnly.map((f) => f.status)).toEqual(['ok']);
+    expect(dsFindings(genaiOnly)).toEqual([]);
+
+    const twice = await checkEventRules(
+      dsTarget([dsTrigger]),
+      port([
+        datasetRule(dsTrigger),
+        goodDsRule(),
+        { ...goodDsRule(), id: 'ocid1.eventrule.oc1..ds2' },
+      ]),
+    );
+    expect(notOk(twice)).toEqual([
+      {
+        check: 'events.rule',
+        status: 'warn',
+        message:
+          '2 Events rules are named dacflow-datascience-events (ocid1.eventrule.oc1..ds, ocid1.eventrule.oc1..ds2): poll-status observes the run once per rule for each event',
+        fix: 'delete all but one: `oci events rule delete --rule-id <id>`',
+      },
+    ]);
   });
 });

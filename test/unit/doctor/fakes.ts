@@ -16,7 +16,13 @@ import type { DoctorTarget, Finding } from '#shared/doctor/types.ts';
 import { formatAlarmBody } from '#shared/scaling/alarm.ts';
 import { defaultScalingPolicy, type ScalingPolicy } from '#shared/scaling/policy.ts';
 import { alarmRulesFor } from '#shared/scaling/simulate.ts';
-import { datasetCondition, topicKeys, wiringFor, type TopicKey } from '#shared/wiring.ts';
+import {
+  dataScienceEventsRule,
+  datasetCondition,
+  topicKeys,
+  wiringFor,
+  type TopicKey,
+} from '#shared/wiring.ts';
 import { parseWorkflows, type Workflow } from '#workflows/schema.ts';
 
 export const COMPARTMENT = 'ocid1.compartment.oc1..doctor';
@@ -129,6 +135,26 @@ export function goodRule(): RuleView {
     isEnabled: true,
     lifecycleState: 'ACTIVE',
     actions: [{ actionType: 'FAAS', functionId: fnId('validate-dataset'), isEnabled: true }],
+  };
+}
+
+/** The trigger of a datascience workflow (`dsWorkflow`). */
+export const dsTrigger = {
+  name: 'aqua-llama',
+  bucket: BUCKET,
+  prefix: 'datasets/aqua-llama/',
+  backend: 'datascience',
+};
+
+/** The Data Science events rule as the local stack and terraform/events.tf create it. */
+export function goodDsRule(): RuleView {
+  return {
+    id: 'ocid1.eventrule.oc1..ds',
+    displayName: dataScienceEventsRule.name,
+    condition: JSON.stringify(dataScienceEventsRule.condition),
+    isEnabled: true,
+    lifecycleState: 'ACTIVE',
+    actions: [{ actionType: 'FAAS', functionId: fnId('poll-status'), isEnabled: true }],
   };
 }
 

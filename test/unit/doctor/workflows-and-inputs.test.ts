@@ -27,7 +27,7 @@ describe('checkWorkflowFiles', () => {
   it('is ok with the names and triggers of valid workflows', () => {
     const r = checkWorkflowFiles([{ fileName: 'a.yaml', text: wf('wa', 'in/a/') }], 'x');
     expect(r.findings).toEqual([ok('workflows', '1 workflow from x parse: wa')]);
-    expect(r.triggers).toEqual([{ name: 'wa', bucket: 'b', prefix: 'in/a/' }]);
+    expect(r.triggers).toEqual([{ name: 'wa', bucket: 'b', prefix: 'in/a/', backend: 'genai' }]);
   });
 
   it('fails a file that does not parse, naming the field', () => {

@@ -643,6 +643,112 @@ describe('check:terraform on the model-deployment alarms (datascience.tf)', () =
   }, 60_000);
 });
 
+describe('check:terraform on the Data Science events rule (events.tf)', () => {
+  const ev = 'terraform/events.tf';
+  const rule = 'oci_events_rule.datascience';
+  const count = 'count = var.enable_datascience && length(local.datascience_workflows) > 0 ? 1 : 0';
+  const messages = (fs: Finding[]) => fs.filter((f) => f.message.includes(rule));
+
+  it('reports a condition whose event types differ from dataScienceEventsRule', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(dir, ev, '      "com.oraclecloud.datascience.updatejobrun",\n', ''),
+    );
+    const hits = messages(findings);
+    expect(hits.map((f) => f.message)).toEqual([
+      expect.stringMatching(
+        /^oci_events_rule\.datascience: condition is \{"eventType":\[.*\]\}, dataScienceEventsRule has \{"eventType":\[.*"com\.oraclecloud\.datascience\.updatejobrun".*\]\}$/,
+      ),
+    ]);
+    // The line is the rule's condition, not the dataset rule's.
+    const lines = readFileSync(join(root, ev), 'utf8').split('\n');
+    expect(lines[hits[0]!.line! - 1]).toBe('  condition = jsonencode({');
+    expect(hits[0]!.line!).toBeGreaterThan(
+      lines.indexOf('resource "oci_events_rule" "datascience" {'),
+    );
+  }, 60_000);
+
+  it('reports an action to another function than poll-status', async () => {
+    const findings = await findingsFor((dir) =>
+      replaceIn(
+        dir,
+        ev,
+        'oci_functions_function.this["poll-status"].id',
+        'oci_functions_function.this["validate-dataset"].id',
+      ),
+    );
+    expect(messages(findings).map((f) => f.message)).toEqual([
+      'oci_events_rule.datascience: the rule\'s one action must be an enabled FAAS action to poll-status (oci_functions_function.this["poll-status"]), found ["${oci_functions_function.this[\\"validate-dataset\\"].id}"]',
+    ]);
+  }, 60_000);
+
+  it('reports the rule missing', async () => {
+    const findings = await findingsFor((dir) => {
+      replaceIn(dir, ev, /\n# The Data Science backend's rule:[\s\S]*$/, '\n');
+      replaceIn(
+        dir,
+        'terraform/outputs.tf',
+        /output "datascience_events_rule_id" \{[^}]*\}\n\n/,
+        '',
+      );
+    });
+    // The docs tables lose the output too; everything else is about the rule.
+    expect(show(findings.filter((f) => f.check !== 'docs'))).toBe(
+      'terraform/events.tf: [code] no resource oci_events_rule.datascience: wiringFor() sends com.oraclecloud.datascience.createjobrun.end, com.oraclecloud.datascience.canceljobrun.end, com.oraclecloud.datascience.updatejobrun, com.oraclecloud.datascience.createmodeldeployment.end to poll-status for datascience workflows (dataScienceEventsRule in shared/wiring.ts)',
+    );
+  }, 60_000);
+
+  it('reports a rule planned without a datascience workflow, or without enable_datascience', async () => {
+    const always = await findingsFor((dir) =>
+      replaceIn(dir, ev, count, 'count = var.enable_datascience ? 1 : 0'),
+    );
+    expect(messages(always).map((f) => f.message)).toEqual([
+      'oci_events_rule.datascience: with enable_datascience and a genai workflow the module plans one such rule, wiringFor() has none (the rule exists exactly when a workflow has backend: datascience)',
+    ]);
+    const ungated = await findingsFor((dir) =>
+      replaceIn(dir, ev, count, 'count = length(local.datascience_workflows) > 0 ? 1 : 0'),
+    );
+    const text = show(messages(ungated));
+    expect(text).toContain(
+      'without enable_datascience and with a genai and a datascience workflow the module plans one such rule, expected none',
+    );
+    expect(text).toContain(
+      'without enable_datascience and with a datascience workflow the module plans one such rule, expected none',
+    );
+    expect(text).not.toContain('a genai workflow the module plans');
+    expect(show(ungated)).toContain(
+      'oci_events_rule.datascience must exist only with enable_datascience',
+    );
+  }, 60_000);
+
+  it("reports a display name other than wiringFor()'s, a disabled rule and another compartment", async () => {
+    const findings = await findingsFor((dir) => {
+      replaceIn(
+        dir,
+        ev,
+        'display_name   = "dacflow-datascience-events"',
+        'display_name   = "${var.name_prefix}-datascience-events"',
+      );
+      replaceIn(
+        dir,
+        ev,
+        /(resource "oci_events_rule" "datascience"[\s\S]*?)is_enabled     = true/,
+        '$1is_enabled     = false',
+      );
+      replaceIn(
+        dir,
+        ev,
+        /(resource "oci_events_rule" "datascience"[\s\S]*?)compartment_id = var\.compartment_ocid/,
+        '$1compartment_id = var.tenancy_ocid',
+      );
+    });
+    expect(messages(findings).map((f) => f.message)).toEqual([
+      'oci_events_rule.datascience: display name "acme-datascience-events", dataScienceEventsRule names it dacflow-datascience-events (doctor finds it by that name)',
+      'oci_events_rule.datascience: is_enabled must be true',
+      'oci_events_rule.datascience: compartment_id must be var.compartment_ocid (a rule sees the events of its compartment, where the functions create job runs and deployments)',
+    ]);
+  }, 60_000);
+});
+
 describe('the offline HCL evaluation', () => {
   it('jsonencode sorts keys and escapes HTML characters like Terraform', () => {
     expect(jsonencode({ b: 1, a: { d: '<&>', c: [2, 'x'] } })).toBe(
@@ -704,6 +810,30 @@ describe('the offline HCL evaluation', () => {
     expect(evaluateHcl('var.on ? [for x in [] : x.nope] : merge()', resolve)).toEqual([]);
   });
 
+  it('evaluates &&, ||, comparisons and length() with Terraform precedence', () => {
+    const docs = [{ backend: 'datascience' }, { backend: 'genai' }];
+    const resolve = (path: Array<string | number>) => {
+      if (path.join('.') === 'var.docs') return docs;
+      if (path.join('.') === 'var.on') return true;
+      if (path.join('.') === 'var.off') return false;
+      throw new Error(`reference ${path.join('.')} cannot be evaluated offline`);
+    };
+    const ds = '[for w in var.docs : w if try(w.backend, "genai") == "datascience"]';
+    expect(evaluateHcl(`var.on && length(${ds}) > 0 ? 1 : 0`, resolve)).toBe(1);
+    expect(evaluateHcl(`var.off && length(${ds}) > 0 ? 1 : 0`, resolve)).toBe(0);
+    expect(evaluateHcl(`var.on && length(${ds}) > 1 ? 1 : 0`, resolve)).toBe(0);
+    // && binds tighter than ||; == tighter than &&; comparisons tighter than ==.
+    expect(evaluateHcl('var.on || var.off && var.off', resolve)).toBe(true);
+    expect(evaluateHcl('(var.on || var.off) && var.off', resolve)).toBe(false);
+    expect(evaluateHcl('1 < 2 == 2 >= 2 && length({ a = 1 }) <= 1', resolve)).toBe(true);
+    expect(evaluateHcl('{ for k, v in { a = 1, b = 3 } : k => v if v > 2 }', resolve)).toEqual({
+      b: 3,
+    });
+    // No truthiness: the operands must be bools and numbers, as in Terraform.
+    expect(() => evaluateHcl('var.on && 1', resolve)).toThrow(/operands of && must be bools/);
+    expect(() => evaluateHcl('"a" > 1', resolve)).toThrow(/operands of > must be numbers/);
+  });
+
   it('refuses expressions it cannot evaluate instead of guessing', () => {
     expect(() => evaluateHcl('lookup({ a = 1 }, "a")', () => undefined)).toThrow(/not supported/);
     expect(() => evaluateHcl('{ for k, v in { a = 1 } : v => k... }', () => undefined)).toThrow(
@@ -718,6 +848,7 @@ describe('the offline HCL evaluation', () => {
       /no argument of try\(\) could be evaluated/,
     );
     expect(() => evaluateHcl('!var.on', offline)).toThrow(/unsupported expression/);
+    expect(() => evaluateHcl('length("abc")', offline)).toThrow(/length\(\) of a string/);
   });
 });
 
