@@ -101,6 +101,8 @@ export interface DsE2eStackOptions {
   seed?: number;
   /** Concurrent instances per function name (`default` for the rest); 1 by default. */
   instances?: Readonly<Record<string, number>>;
+  /** poll-status's schedule; every (emulated) minute by default. */
+  pollCron?: string;
 }
 
 export interface DsE2eStack {
@@ -179,7 +181,7 @@ export async function startDsE2eStack(o: DsE2eStackOptions = {}): Promise<DsE2eS
       workflow('ds-nover', noVersioningPrefix, unversionedResultsBucket),
     ],
     functions: Object.fromEntries(pathFunctions.map((f) => [f, join(fnDir, f)])),
-    pollCron: '* * * * *',
+    pollCron: o.pollCron ?? '* * * * *',
     functionLogSink: (entry) => {
       if (logLines.length < maxLogLines) logLines.push(entry);
     },
