@@ -75,6 +75,11 @@ export interface StackOptions {
   email?: string;
   /** Function timeout override (tests). */
   timeoutSec?: number;
+  /**
+   * Concurrent instances per function name (`default` for the rest; 1 when unset). OCI Functions
+   * runs concurrent calls in separate containers; one instance queues every call behind the last.
+   */
+  instances?: Readonly<Record<string, number>>;
   logger?: Logger;
 }
 
@@ -437,6 +442,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
         env,
         logSink,
         ...(options.timeoutSec !== undefined ? { timeoutSec: options.timeoutSec } : {}),
+        maxInstances: options.instances?.[name] ?? options.instances?.default ?? 1,
       });
       runners.set(name, runner);
       byId.set(runner.functionId, runner);

@@ -186,12 +186,8 @@ export async function startDsE2eStack(o: DsE2eStackOptions = {}): Promise<DsE2eS
       if (logLines.length < maxLogLines) logLines.push(entry);
     },
     ...(o.faults ? { faults: o.faults } : {}),
+    ...(o.instances ? { instances: o.instances } : {}),
   });
-  for (const [name, runner] of stack.runners) {
-    // As in storm-stack.ts: startStack has no option for concurrent instances yet.
-    (runner as unknown as { maxInstances: number }).maxInstances =
-      o.instances?.[name] ?? o.instances?.default ?? 1;
-  }
   const gates: { fn: string; match: (body: string) => boolean; open: Promise<void> }[] = [];
   const lost = { names: [] as string[], deliveries: 0 };
   stack.emulator.setInvoker(async (functionId, body, headers) => {

@@ -174,15 +174,8 @@ export async function startE2eStack(o: E2eStackOptions): Promise<E2eStack> {
       if (logLines.length < maxLogLines) logLines.push(entry);
     },
     ...(o.faults ? { faults: o.faults } : {}),
+    ...(o.instances ? { instances: o.instances } : {}),
   });
-  for (const [name, runner] of stack.runners) {
-    // OCI Functions runs concurrent calls in separate containers; the local runner can too, but
-    // startStack has no option for it yet, so the limit is set on each runner before its first call.
-    const limited = runner as unknown as { maxInstances?: number };
-    if (typeof limited.maxInstances !== 'number')
-      throw new Error('FunctionRunner has no maxInstances field any more: update storm-stack.ts');
-    limited.maxInstances = o.instances?.[name] ?? o.instances?.default ?? 1;
-  }
   // Deliveries go through the stack's own invoke, behind gates a test can close (`hold`).
   const gates: { fn: string; match: (body: string) => boolean; open: Promise<void> }[] = [];
   stack.emulator.setInvoker(async (functionId, body, headers) => {
