@@ -2,10 +2,15 @@
  * Record shapes and small deterministic helpers of the emulated OCI Data Science service: states,
  * multi-step lifecycles stored as timestamped steps (applied on read, so a restarted emulator
  * finishes what the previous one started), the AI Quick Actions fine-tuning conventions read from
- * a job run's environment, work-request views and the retry-token store.
+ * a job run's environment, and how its work requests are spelled.
  */
-import { OciApiError, type CloudEvent, type Collection, type EmulatorResponse } from './service.ts';
-import { canonicalHash } from './genai-core.ts';
+import type { CloudEvent } from './service.ts';
+import {
+  workRequestView as sharedWorkRequestView,
+  type StoredWorkRequest,
+  type WorkRequestDialect,
+  type WorkRequestFailure,
+} from './work-requests.ts';
 
 export const JobRunState = {
   Accepted: 'ACCEPTED',
@@ -216,16 +221,40 @@ export interface DeploymentRecord extends Stepped<DeploymentRecord> {
 
 export type WorkRequestEntity = 'modelDeployment' | 'job' | 'project';
 
-export interface WorkRequestRecord {
-  id: string;
-  operationType: string;
-  compartmentId: string;
-  entityType: WorkRequestEntity;
-  entityId: string;
-  action: 'CREATED' | 'UPDATED' | 'DELETED';
-  acceptedMs: number;
-  startMs: number;
-  finishMs: number;
+export type WorkRequestRecord = StoredWorkRequest<WorkRequestEntity, 'entityType'>;
+
+/** Data Science's work requests as oci-datascience's models and requests spell them. */
+export const dataScienceWorkRequests: WorkRequestDialect<WorkRequestEntity, 'entityType'> = {
+  ocidType: 'datascienceworkrequest',
+  api: '/20190101',
+  kindField: 'entityType',
+  entities: {
+    // Only a deployment's state decides its work requests; job and project work always succeeds.
+    modelDeployment: {
+      entityType: 'modelDeployment',
+      uriSegment: 'modelDeployments',
+      failureCode: 'WorkRequestFailed',
+    },
+    job: { entityType: 'job', uriSegment: 'jobs' },
+    project: { entityType: 'project', uriSegment: 'projects' },
+  },
+  failedActionType: 'RELATED',
+  percentBeforeResources: true,
+  listFilters: { resourceId: 'entityId', id: 'id', operationType: 'operationType' },
+  listSortBy: ['operationType', 'status', 'timeAccepted'],
+  sortsErrorsAndLogs: false,
+};
+
+/**
+ * The `WorkRequest` JSON at `nowMs`; `failure` is set when the entity ended FAILED. The service
+ * itself goes through `WorkRequests` (work-requests.ts).
+ */
+export function workRequestView(
+  wr: WorkRequestRecord,
+  nowMs: number,
+  failure: WorkRequestFailure | undefined,
+): Record<string, unknown> {
+  return sharedWorkRequestView(dataScienceWorkRequests, wr, nowMs, failure);
 }
 
 // ---- OCI Events (data-science/using/create-auto-events.htm) ----
@@ -387,143 +416,4 @@ export function failureFor(run: RunFacts, rule: FailureRule): string | undefined
     }
   }
   return undefined;
-}
-
-// ---- work requests ----
-
-const entityUriSegment: Record<WorkRequestEntity, string> = {
-  modelDeployment: 'modelDeployments',
-  job: 'jobs',
-  project: 'projects',
-};
-
-/** The `WorkRequest` JSON at `nowMs`; `failure` is set when the entity ended FAILED. */
-export function workRequestView(
-  wr: WorkRequestRecord,
-  nowMs: number,
-  failure: { code: string; message: string } | undefined,
-): Record<string, unknown> {
-  let status: string;
-  let percentComplete: number;
-  let actionType: string;
-  if (nowMs >= wr.finishMs) {
-    status = failure ? 'FAILED' : 'SUCCEEDED';
-    percentComplete = 100;
-    // WorkRequestResource.ActionType has no FAILED in Data Science: the resource stays RELATED.
-    actionType = failure ? 'RELATED' : wr.action;
-  } else if (nowMs >= wr.startMs) {
-    status = 'IN_PROGRESS';
-    const span = Math.max(1, wr.finishMs - wr.startMs);
-    percentComplete = Math.min(99, Math.floor(((nowMs - wr.startMs) / span) * 100));
-    actionType = 'IN_PROGRESS';
-  } else {
-    status = 'ACCEPTED';
-    percentComplete = 0;
-    actionType = 'IN_PROGRESS';
-  }
-  const view: Record<string, unknown> = {
-    id: wr.id,
-    operationType: wr.operationType,
-    status,
-    compartmentId: wr.compartmentId,
-    percentComplete,
-    resources: [
-      {
-        entityType: wr.entityType,
-        actionType,
-        identifier: wr.entityId,
-        entityUri: `/20190101/${entityUriSegment[wr.entityType]}/${wr.entityId}`,
-      },
-    ],
-    timeAccepted: new Date(wr.acceptedMs).toISOString(),
-  };
-  if (nowMs >= wr.startMs) view.timeStarted = new Date(wr.startMs).toISOString();
-  if (nowMs >= wr.finishMs) view.timeFinished = new Date(wr.finishMs).toISOString();
-  return view;
-}
-
-// ---- retry tokens ----
-
-export interface RetryTokenRecord {
-  id: string;
-  bodyHash: string;
-  expiresAtMs: number;
-  /** The resource the first request created; a replay answers with its current view. */
-  resourceId?: string;
-  response: { status: number; headers: Record<string, string | number>; body?: unknown };
-}
-
-/**
- * OCI's retry-token contract: the same token and body answer with the first request's resource
- * and create nothing; the same token with another body is 409 InvalidatedRetryToken; tokens expire
- * (24 hours by default). Only successful responses are remembered, so a token can be reused once
- * the cause of a failure is fixed. Concurrent duplicates wait for the first.
- */
-export class RetryTokens {
-  private readonly inflight = new Map<
-    string,
-    { bodyHash: string; done: Promise<EmulatorResponse> }
-  >();
-
-  constructor(
-    private readonly store: Collection<RetryTokenRecord>,
-    private readonly nowMs: () => number,
-    private readonly ttlMs: number,
-  ) {}
-
-  async run(
-    token: string | undefined,
-    operation: string,
-    body: unknown,
-    work: () => Promise<EmulatorResponse>,
-    replay: (resourceId: string) => EmulatorResponse | undefined,
-  ): Promise<EmulatorResponse> {
-    if (!token) return work();
-    const id = canonicalHash([operation, token]).slice(0, 40);
-    const bodyHash = canonicalHash(body);
-    const invalidated = () =>
-      new OciApiError(
-        409,
-        'InvalidatedRetryToken',
-        'The retry token was already used for a request with a different body.',
-      );
-    const pending = this.inflight.get(id);
-    if (pending) {
-      if (pending.bodyHash !== bodyHash) throw invalidated();
-      await pending.done.catch(() => undefined);
-    }
-    const saved = this.store.get(id);
-    if (saved && saved.expiresAtMs > this.nowMs()) {
-      if (saved.bodyHash !== bodyHash) throw invalidated();
-      const again = saved.resourceId === undefined ? undefined : replay(saved.resourceId);
-      if (!again) return structuredClone(saved.response);
-      // The first response's headers (opc-work-request-id, location) with the current view.
-      return { ...again, headers: { ...saved.response.headers, ...again.headers } };
-    }
-    const done = work();
-    this.inflight.set(id, { bodyHash, done });
-    try {
-      const res = await done;
-      if (res.status >= 200 && res.status < 300) {
-        const resourceId =
-          res.body !== null && typeof res.body === 'object' && 'id' in res.body
-            ? String((res.body as { id: unknown }).id)
-            : undefined;
-        this.store.put({
-          id,
-          bodyHash,
-          expiresAtMs: this.nowMs() + this.ttlMs,
-          resourceId,
-          response: {
-            status: res.status,
-            headers: { ...(res.headers ?? {}) },
-            body: res.body === undefined ? undefined : structuredClone(res.body),
-          },
-        });
-      }
-      return res;
-    } finally {
-      this.inflight.delete(id);
-    }
-  }
 }

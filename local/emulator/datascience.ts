@@ -32,27 +32,26 @@ import {
   DeploymentState,
   JobRunState,
   JobState,
-  RetryTokens,
   applySteps,
   dataScienceEvent,
+  dataScienceWorkRequests,
   failureFor,
   launchArg,
   onceEventTypes,
   outputModelIdOf,
   terminalJobRunStates,
-  workRequestView,
   type DeploymentRecord,
   type EventSubject,
   type JobRecord,
   type JobRunRecord,
   type ModelRecord,
   type ProjectRecord,
-  type RetryTokenRecord,
   type Stepped,
   type VersionSetRecord,
   type WorkRequestEntity,
-  type WorkRequestRecord,
 } from './datascience-core.ts';
+import { RetryTokens } from './retry-tokens.ts';
+import { WorkRequests } from './work-requests.ts';
 import {
   createProjectSchema,
   createJobSchema,
@@ -326,7 +325,7 @@ class DataScienceImpl {
   private readonly models: Collection<ModelRecord>;
   private readonly versionSets: Collection<VersionSetRecord>;
   private readonly deployments: Collection<DeploymentRecord>;
-  private readonly workRequests: Collection<WorkRequestRecord>;
+  private readonly workRequests: WorkRequests<WorkRequestEntity, 'entityType'>;
   private readonly retry: RetryTokens;
   readonly meter: UsageMeter;
   /** `<resource id> <event type>` of the once-only events announced by this process. */
@@ -342,12 +341,22 @@ class DataScienceImpl {
     this.models = ctx.collection<ModelRecord>('datascience-models');
     this.versionSets = ctx.collection<VersionSetRecord>('datascience-model-version-sets');
     this.deployments = ctx.collection<DeploymentRecord>('datascience-model-deployments');
-    this.workRequests = ctx.collection<WorkRequestRecord>('datascience-work-requests');
-    this.retry = new RetryTokens(
-      ctx.collection<RetryTokenRecord>('datascience-retry-tokens'),
-      () => this.nowMs(),
-      opts.retryTokenTtlMs,
-    );
+    this.workRequests = new WorkRequests(dataScienceWorkRequests, {
+      ctx,
+      collection: 'datascience-work-requests',
+      loadEntity: (kind, id) =>
+        kind === 'modelDeployment'
+          ? this.loadStepped(this.deployments, id)
+          : kind === 'job'
+            ? this.loadStepped(this.jobs, id)
+            : this.projects.get(id),
+      respond: (req, items, sort) =>
+        sort
+          ? this.listResponse(req, items, sort.sortable, sort.defaultSortBy)
+          : this.pageResponse(req, items),
+      etagOf,
+    });
+    this.retry = new RetryTokens(ctx, 'datascience-retry-tokens', opts.retryTokenTtlMs);
     this.meter = new UsageMeter(ctx.collection('datascience-predict-usage'), opts.maxPredictEvents);
   }
 
@@ -506,13 +515,7 @@ class DataScienceImpl {
     d.currentInstanceCount =
       state === 'ACTIVE' ? instanceCountOf(d.modelDeploymentConfigurationDetails) : 0;
     this.deployments.put(d);
-    const now = this.nowMs();
-    for (const wr of this.workRequests.list()) {
-      if (wr.entityId !== id || wr.finishMs <= now) continue;
-      wr.finishMs = now;
-      wr.startMs = Math.min(wr.startMs, now);
-      this.workRequests.put(wr);
-    }
+    this.workRequests.finishAllOf(id);
     for (const type of ended) this.announce(type, d);
   }
 
@@ -703,14 +706,7 @@ class DataScienceImpl {
         'DeactivateModelDeployment',
         (q) => this.activateDeployment(q, false),
       ),
-      r('GET', '/workRequests', 'ListWorkRequests', (q) => this.listWorkRequests(q)),
-      r('GET', '/workRequests/{workRequestId}', 'GetWorkRequest', (q) => this.getWorkRequest(q)),
-      r('GET', '/workRequests/{workRequestId}/errors', 'ListWorkRequestErrors', (q) =>
-        this.listWorkRequestErrors(q),
-      ),
-      r('GET', '/workRequests/{workRequestId}/logs', 'ListWorkRequestLogs', (q) =>
-        this.listWorkRequestLogs(q),
-      ),
+      ...this.workRequests.routes(),
       {
         method: 'POST',
         path: `${predictPathPrefix}/{modelDeploymentId}/predict`,
@@ -729,7 +725,7 @@ class DataScienceImpl {
   private listResponse(
     req: EmulatorRequest,
     items: Record<string, unknown>[],
-    sortable: string[],
+    sortable: readonly string[],
     defaultSortBy = 'timeCreated',
     sortAlias: Record<string, string> = {},
   ): EmulatorResponse {
@@ -741,7 +737,12 @@ class DataScienceImpl {
       sortable,
       sortAlias[defaultSortBy] ?? defaultSortBy,
     );
-    const page = paginate(sorted, { limit: req.query.get('limit'), page: req.query.get('page') });
+    return this.pageResponse(req, sorted);
+  }
+
+  /** A page of `items` in the order given, as a bare array (Data Science lists have no envelope). */
+  private pageResponse(req: EmulatorRequest, items: Record<string, unknown>[]): EmulatorResponse {
+    const page = paginate(items, { limit: req.query.get('limit'), page: req.query.get('page') });
     return {
       status: 200,
       headers: page.next ? { 'opc-next-page': page.next } : {},
@@ -776,16 +777,6 @@ class DataScienceImpl {
     );
   }
 
-  private idempotent(
-    req: EmulatorRequest,
-    operation: string,
-    body: unknown,
-    work: () => Promise<EmulatorResponse>,
-    replay: (id: string) => EmulatorResponse | undefined,
-  ): Promise<EmulatorResponse> {
-    return this.retry.run(header(req, 'opc-retry-token'), operation, body, work, replay);
-  }
-
   // ---- projects ----
 
   private requireProject(id: string): ProjectRecord {
@@ -796,7 +787,7 @@ class DataScienceImpl {
 
   private async createProject(req: EmulatorRequest): Promise<EmulatorResponse> {
     const raw = await req.json();
-    return this.idempotent(
+    return this.retry.run(
       req,
       'CreateProject',
       raw,
@@ -845,7 +836,7 @@ class DataScienceImpl {
 
   private async createJob(req: EmulatorRequest): Promise<EmulatorResponse> {
     const raw = await req.json();
-    return this.idempotent(
+    return this.retry.run(
       req,
       'CreateJob',
       raw,
@@ -919,7 +910,7 @@ class DataScienceImpl {
         `Job ${j.id} has ${runs.length} job run(s); pass deleteRelatedJobRuns=true to delete them too`,
       );
     }
-    const wr = this.newWorkRequest(
+    const wr = this.workRequests.create(
       'JOB_DELETE',
       'job',
       j.id,
@@ -948,7 +939,7 @@ class DataScienceImpl {
 
   private async createJobRun(req: EmulatorRequest): Promise<EmulatorResponse> {
     const raw = await req.json();
-    return this.idempotent(
+    return this.retry.run(
       req,
       'CreateJobRun',
       raw,
@@ -1134,7 +1125,7 @@ class DataScienceImpl {
 
   private async createModel(req: EmulatorRequest): Promise<EmulatorResponse> {
     const raw = await req.json();
-    return this.idempotent(
+    return this.retry.run(
       req,
       'CreateModel',
       raw,
@@ -1302,7 +1293,7 @@ class DataScienceImpl {
 
   private async createVersionSet(req: EmulatorRequest): Promise<EmulatorResponse> {
     const raw = await req.json();
-    return this.idempotent(
+    return this.retry.run(
       req,
       'CreateModelVersionSet',
       raw,
@@ -1407,7 +1398,7 @@ class DataScienceImpl {
 
   private async createDeployment(req: EmulatorRequest): Promise<EmulatorResponse> {
     const raw = await req.json();
-    return this.idempotent(
+    return this.retry.run(
       req,
       'CreateModelDeployment',
       raw,
@@ -1443,7 +1434,7 @@ class DataScienceImpl {
             },
           },
         };
-        const wr = this.newWorkRequest(
+        const wr = this.workRequests.create(
           'MODEL_DEPLOYMENT_CREATE',
           'modelDeployment',
           id,
@@ -1570,7 +1561,7 @@ class DataScienceImpl {
     }
     const wasActive = d.lifecycleState === DeploymentState.Active;
     const duration = infraChange && wasActive ? this.delay(this.opts.deploymentUpdateMs) : 0;
-    const wr = this.newWorkRequest(
+    const wr = this.workRequests.create(
       'MODEL_DEPLOYMENT_UPDATE',
       'modelDeployment',
       d.id,
@@ -1625,7 +1616,7 @@ class DataScienceImpl {
         `Model deployment ${d.id} is ${d.lifecycleState}; it must be ${from} to be ${activate ? 'activated' : 'deactivated'}`,
       );
     }
-    const wr = this.newWorkRequest(
+    const wr = this.workRequests.create(
       activate ? 'MODEL_DEPLOYMENT_ACTIVATE' : 'MODEL_DEPLOYMENT_DEACTIVATE',
       'modelDeployment',
       d.id,
@@ -1670,7 +1661,7 @@ class DataScienceImpl {
     if (d.lifecycleState === DeploymentState.Deleting) {
       throw incorrectState(`Model deployment ${d.id} is already DELETING`);
     }
-    const wr = this.newWorkRequest(
+    const wr = this.workRequests.create(
       'MODEL_DEPLOYMENT_DELETE',
       'modelDeployment',
       d.id,
@@ -1761,121 +1752,5 @@ class DataScienceImpl {
     });
     record(outcome.response.status, outcome.usage);
     return outcome.response;
-  }
-
-  // ---- work requests ----
-
-  private newWorkRequest(
-    operationType: string,
-    entityType: WorkRequestEntity,
-    entityId: string,
-    compartmentId: string,
-    action: WorkRequestRecord['action'],
-    durationMs: number,
-  ): WorkRequestRecord {
-    const now = this.nowMs();
-    const wr: WorkRequestRecord = {
-      id: this.ctx.newOcid('datascienceworkrequest'),
-      operationType,
-      compartmentId,
-      entityType,
-      entityId,
-      action,
-      acceptedMs: now,
-      startMs: now + Math.floor(durationMs / 10),
-      finishMs: now + durationMs,
-    };
-    this.workRequests.put(wr);
-    return wr;
-  }
-
-  private workRequestFailure(wr: WorkRequestRecord): { code: string; message: string } | undefined {
-    if (this.nowMs() < wr.finishMs || wr.entityType !== 'modelDeployment') return undefined;
-    const d = this.loadStepped(this.deployments, wr.entityId);
-    if (!d) return { code: 'ResourceNotFound', message: `${wr.entityId} no longer exists` };
-    if (
-      d.lifecycleState === DeploymentState.Failed ||
-      d.lifecycleState === DeploymentState.NeedsAttention
-    ) {
-      return {
-        code: 'WorkRequestFailed',
-        message: d.lifecycleDetails ?? `${wr.entityId} is ${d.lifecycleState}`,
-      };
-    }
-    return undefined;
-  }
-
-  private wrView(wr: WorkRequestRecord): Record<string, unknown> {
-    return workRequestView(wr, this.nowMs(), this.workRequestFailure(wr));
-  }
-
-  private requireWorkRequest(id: string): WorkRequestRecord {
-    const wr = this.workRequests.get(id);
-    if (!wr) throw notFound('Work request', id);
-    return wr;
-  }
-
-  private getWorkRequest(req: EmulatorRequest): EmulatorResponse {
-    const view = this.wrView(this.requireWorkRequest(req.params.workRequestId ?? ''));
-    const headers: Record<string, string | number> = { etag: etagOf(view) };
-    if (view.timeFinished === undefined) headers['retry-after'] = 1;
-    return { status: 200, headers, body: view };
-  }
-
-  private listWorkRequests(req: EmulatorRequest): EmulatorResponse {
-    const compartmentId = requireCompartment(req);
-    const q = (k: string) => req.query.get(k);
-    const items = this.workRequests
-      .list()
-      .filter(
-        (wr) =>
-          wr.compartmentId === compartmentId &&
-          (!q('resourceId') || wr.entityId === q('resourceId')) &&
-          (!q('id') || wr.id === q('id')) &&
-          (!q('operationType') || wr.operationType === q('operationType')),
-      )
-      .map((wr) => this.wrView(wr))
-      .filter((v) => !q('status') || v.status === q('status'));
-    return this.listResponse(
-      req,
-      items,
-      ['operationType', 'status', 'timeAccepted'],
-      'timeAccepted',
-    );
-  }
-
-  private listWorkRequestErrors(req: EmulatorRequest): EmulatorResponse {
-    const wr = this.requireWorkRequest(req.params.workRequestId ?? '');
-    const failure = this.workRequestFailure(wr);
-    const items = failure
-      ? [{ code: failure.code, message: failure.message, timestamp: this.iso(wr.finishMs) }]
-      : [];
-    const page = paginate(items, { limit: req.query.get('limit'), page: req.query.get('page') });
-    return {
-      status: 200,
-      headers: page.next ? { 'opc-next-page': page.next } : {},
-      body: page.items,
-    };
-  }
-
-  private listWorkRequestLogs(req: EmulatorRequest): EmulatorResponse {
-    const wr = this.requireWorkRequest(req.params.workRequestId ?? '');
-    const now = this.nowMs();
-    const failure = this.workRequestFailure(wr);
-    const items = [{ message: `${wr.operationType} accepted`, timestamp: this.iso(wr.acceptedMs) }];
-    if (now >= wr.startMs)
-      items.push({ message: `${wr.operationType} started`, timestamp: this.iso(wr.startMs) });
-    if (now >= wr.finishMs) {
-      items.push({
-        message: `${wr.operationType} ${failure ? 'failed' : 'succeeded'}`,
-        timestamp: this.iso(wr.finishMs),
-      });
-    }
-    const page = paginate(items, { limit: req.query.get('limit'), page: req.query.get('page') });
-    return {
-      status: 200,
-      headers: page.next ? { 'opc-next-page': page.next } : {},
-      body: page.items,
-    };
   }
 }

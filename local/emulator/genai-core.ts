@@ -1,10 +1,16 @@
 /**
  * Record shapes and small deterministic helpers of the emulated Generative AI service: lifecycle
- * transitions computed from timestamps (so a restart never strands a CREATING resource), work
- * request views, etags, paging and retry-token fingerprints. No I/O.
+ * transitions computed from timestamps (so a restart never strands a CREATING resource), how its
+ * work requests are spelled, etags, paging and retry-token fingerprints. No I/O.
  */
 import { createHash } from 'node:crypto';
 import { OciApiError } from './service.ts';
+import {
+  workRequestView as sharedWorkRequestView,
+  type StoredWorkRequest,
+  type WorkRequestDialect,
+  type WorkRequestFailure,
+} from './work-requests.ts';
 
 export const ClusterState = {
   Creating: 'CREATING',
@@ -100,17 +106,40 @@ export interface EndpointRecord extends Lifecycle<EndpointRecord> {
 
 export type EntityKind = 'cluster' | 'model' | 'endpoint';
 
-export interface WorkRequestRecord {
-  id: string;
-  operationType: string;
-  compartmentId: string;
-  entityKind: EntityKind;
-  entityId: string;
-  /** `CREATED`, `UPDATED` or `DELETED`: the action reported once the work succeeds. */
-  action: 'CREATED' | 'UPDATED' | 'DELETED';
-  acceptedMs: number;
-  startMs: number;
-  finishMs: number;
+export type WorkRequestRecord = StoredWorkRequest<EntityKind, 'entityKind'>;
+
+/** Generative AI's work requests as oci-generativeai's models and requests spell them. */
+export const genAiWorkRequests: WorkRequestDialect<EntityKind, 'entityKind'> = {
+  ocidType: 'generativeaiworkrequest',
+  api: '/20231130',
+  kindField: 'entityKind',
+  entities: {
+    cluster: {
+      entityType: 'DedicatedAiCluster',
+      uriSegment: 'dedicatedAiClusters',
+      failureCode: 'WorkRequestFailed',
+    },
+    model: { entityType: 'Model', uriSegment: 'models', failureCode: 'FineTuningFailed' },
+    endpoint: { entityType: 'Endpoint', uriSegment: 'endpoints', failureCode: 'WorkRequestFailed' },
+  },
+  failedActionType: 'FAILED',
+  percentBeforeResources: false,
+  listFilters: { resourceId: 'entityId', workRequestId: 'id' },
+  listSortBy: ['timeAccepted'],
+  sortsErrorsAndLogs: true,
+};
+
+/**
+ * The `WorkRequest` JSON at `nowMs` with the given `entityUri`. `failure` is set when the entity
+ * ended FAILED. The service itself goes through `WorkRequests` (work-requests.ts).
+ */
+export function workRequestView(
+  wr: WorkRequestRecord,
+  nowMs: number,
+  entityUri: string,
+  failure: WorkRequestFailure | undefined,
+): Record<string, unknown> {
+  return sharedWorkRequestView(genAiWorkRequests, wr, nowMs, failure, entityUri);
 }
 
 /** Applies a due transition; returns true when the record changed (and must be persisted). */
@@ -182,71 +211,6 @@ export function unitHash(s: string, salt: string): number {
   return createHash('sha256').update(`${salt}:${s}`).digest().readUInt32BE(0) / 2 ** 32;
 }
 
-export interface WorkRequestOutcome {
-  /** Undefined while the resource is still changing. */
-  failed?: { code: string; message: string };
-}
-
-/** The `WorkRequest` JSON at `nowMs`. `failure` is set when the entity ended FAILED. */
-export function workRequestView(
-  wr: WorkRequestRecord,
-  nowMs: number,
-  entityUri: string,
-  failure: { code: string; message: string } | undefined,
-): Record<string, unknown> {
-  let status: string;
-  let percentComplete: number;
-  let actionType: string;
-  if (nowMs >= wr.finishMs) {
-    status = failure ? 'FAILED' : 'SUCCEEDED';
-    percentComplete = 100;
-    actionType = failure ? 'FAILED' : wr.action;
-  } else if (nowMs >= wr.startMs) {
-    status = 'IN_PROGRESS';
-    const span = Math.max(1, wr.finishMs - wr.startMs);
-    percentComplete = Math.min(99, Math.floor(((nowMs - wr.startMs) / span) * 100));
-    actionType = 'IN_PROGRESS';
-  } else {
-    status = 'ACCEPTED';
-    percentComplete = 0;
-    actionType = 'IN_PROGRESS';
-  }
-  const entityType = { cluster: 'DedicatedAiCluster', model: 'Model', endpoint: 'Endpoint' }[
-    wr.entityKind
-  ];
-  const view: Record<string, unknown> = {
-    id: wr.id,
-    operationType: wr.operationType,
-    status,
-    compartmentId: wr.compartmentId,
-    resources: [{ entityType, actionType, identifier: wr.entityId, entityUri }],
-    percentComplete,
-    timeAccepted: new Date(wr.acceptedMs).toISOString(),
-  };
-  if (nowMs >= wr.startMs) view.timeStarted = new Date(wr.startMs).toISOString();
-  if (nowMs >= wr.finishMs) view.timeFinished = new Date(wr.finishMs).toISOString();
-  return view;
-}
-
-/** Log lines of a work request that have happened by `nowMs`. */
-export function workRequestLogs(
-  wr: WorkRequestRecord,
-  nowMs: number,
-  failure: { code: string; message: string } | undefined,
-): { message: string; timestamp: string }[] {
-  const at = (ms: number) => new Date(ms).toISOString();
-  const logs = [{ message: `${wr.operationType} accepted`, timestamp: at(wr.acceptedMs) }];
-  if (nowMs >= wr.startMs)
-    logs.push({ message: `${wr.operationType} started`, timestamp: at(wr.startMs) });
-  if (nowMs >= wr.finishMs) {
-    logs.push({
-      message: failure ? `${wr.operationType} failed` : `${wr.operationType} succeeded`,
-      timestamp: at(wr.finishMs),
-    });
-  }
-  return logs;
-}
-
 export interface PageRequest {
   limit?: string | null;
   page?: string | null;
@@ -279,7 +243,7 @@ export function sortItems<T extends Record<string, unknown>>(
   items: T[],
   sortBy: string | null,
   sortOrder: string | null,
-  allowed: string[],
+  allowed: readonly string[],
   defaultSortBy = 'timeCreated',
 ): T[] {
   const by = sortBy ?? defaultSortBy;

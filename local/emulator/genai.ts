@@ -18,7 +18,6 @@ import {
 } from './service.ts';
 import {
   validate,
-  header,
   notFound,
   incorrectState,
   requireCompartment,
@@ -37,23 +36,22 @@ import {
   ClusterState,
   EndpointState,
   ModelState,
-  canonicalHash,
   checkIfMatch,
   etagOf,
+  genAiWorkRequests,
   liveStates,
   paginate,
   publicView,
   settle,
   sortItems,
   unitHash,
-  workRequestLogs,
-  workRequestView,
   type ClusterRecord,
   type EndpointRecord,
   type EntityKind,
   type ModelRecord,
-  type WorkRequestRecord,
 } from './genai-core.ts';
+import { RetryTokens } from './retry-tokens.ts';
+import { WorkRequests } from './work-requests.ts';
 
 export {
   demoSeedClusters,
@@ -150,13 +148,6 @@ export interface GenAiControl {
 export interface GenAiEmulatorService extends EmulatorService {
   /** Available once the emulator has started the service. */
   readonly control: GenAiControl;
-}
-
-interface RetryTokenRecord {
-  id: string;
-  bodyHash: string;
-  expiresAtMs: number;
-  response: { status: number; headers: Record<string, string | number>; body?: unknown };
 }
 
 const unitShapes: ReadonlySet<string> = new Set(
@@ -301,13 +292,9 @@ class GenAiImpl {
   private readonly clusters: Collection<ClusterRecord>;
   private readonly models: Collection<ModelRecord>;
   private readonly endpoints: Collection<EndpointRecord>;
-  private readonly workRequests: Collection<WorkRequestRecord>;
-  private readonly retryTokens: Collection<RetryTokenRecord>;
+  private readonly workRequests: WorkRequests<EntityKind, 'entityKind'>;
+  private readonly retry: RetryTokens;
   private readonly baseModels = new Map<string, BaseModelSpec>();
-  private readonly inflight = new Map<
-    string,
-    { bodyHash: string; done: Promise<EmulatorResponse> }
-  >();
 
   constructor(
     private readonly ctx: EmulatorContext,
@@ -316,8 +303,20 @@ class GenAiImpl {
     this.clusters = ctx.collection<ClusterRecord>('genai-dedicated-ai-clusters');
     this.models = ctx.collection<ModelRecord>('genai-models');
     this.endpoints = ctx.collection<EndpointRecord>('genai-endpoints');
-    this.workRequests = ctx.collection<WorkRequestRecord>('genai-work-requests');
-    this.retryTokens = ctx.collection<RetryTokenRecord>('genai-retry-tokens');
+    this.workRequests = new WorkRequests(genAiWorkRequests, {
+      ctx,
+      collection: 'genai-work-requests',
+      loadEntity: (kind, id) =>
+        kind === 'cluster'
+          ? this.load(this.clusters, id)
+          : kind === 'model'
+            ? this.load(this.models, id)
+            : this.load(this.endpoints, id),
+      respond: (req, items, sort) =>
+        this.listResponse(req, items, sort?.sortable, sort?.defaultSortBy),
+      etagOf,
+    });
+    this.retry = new RetryTokens(ctx, 'genai-retry-tokens', opts.retryTokenTtlMs);
     for (const m of opts.baseModels) this.baseModels.set(baseModelOcid(m.name, ctx.region), m);
   }
 
@@ -455,7 +454,7 @@ class GenAiImpl {
     c.timeUpdated = this.ctx.now().toISOString();
     delete c.transition;
     this.clusters.put(c);
-    this.finishWorkRequestsOf(id);
+    this.workRequests.finishAllOf(id);
     if (state !== 'ACTIVE') this.failWorkOnCluster(id, `dedicated AI cluster ${id} is ${state}`);
   }
 
@@ -474,7 +473,7 @@ class GenAiImpl {
     m.timeUpdated = this.ctx.now().toISOString();
     delete m.transition;
     this.models.put(m);
-    this.finishWorkRequestsOf(id);
+    this.workRequests.finishAllOf(id);
   }
 
   private failWorkOnCluster(clusterId: string, details: string): void {
@@ -490,7 +489,7 @@ class GenAiImpl {
       delete m.transition;
       delete m.modelMetrics;
       this.models.put(m);
-      this.finishWorkRequestsOf(m.id);
+      this.workRequests.finishAllOf(m.id);
     }
     for (const e of this.loadAll(this.endpoints)) {
       if (e.dedicatedAiClusterId !== clusterId || e.lifecycleState !== EndpointState.Creating)
@@ -502,130 +501,7 @@ class GenAiImpl {
       });
       delete e.transition;
       this.endpoints.put(e);
-      this.finishWorkRequestsOf(e.id);
-    }
-  }
-
-  /** Ends the unfinished work requests of an entity now (its state was forced). */
-  private finishWorkRequestsOf(entityId: string): void {
-    const now = this.nowMs();
-    for (const wr of this.workRequests.list()) {
-      if (wr.entityId !== entityId || wr.finishMs <= now) continue;
-      wr.finishMs = now;
-      wr.startMs = Math.min(wr.startMs, now);
-      this.workRequests.put(wr);
-    }
-  }
-
-  // ---- work requests ----
-
-  private newWorkRequest(
-    operationType: string,
-    entityKind: EntityKind,
-    entityId: string,
-    compartmentId: string,
-    action: WorkRequestRecord['action'],
-    durationMs: number,
-  ): WorkRequestRecord {
-    const now = this.nowMs();
-    const wr: WorkRequestRecord = {
-      id: this.ctx.newOcid('generativeaiworkrequest'),
-      operationType,
-      compartmentId,
-      entityKind,
-      entityId,
-      action,
-      acceptedMs: now,
-      startMs: now + Math.floor(durationMs / 10),
-      finishMs: now + durationMs,
-    };
-    this.workRequests.put(wr);
-    return wr;
-  }
-
-  private entityUri(wr: WorkRequestRecord): string {
-    const seg = { cluster: 'dedicatedAiClusters', model: 'models', endpoint: 'endpoints' }[
-      wr.entityKind
-    ];
-    return `${API}/${seg}/${wr.entityId}`;
-  }
-
-  private workRequestFailure(wr: WorkRequestRecord): { code: string; message: string } | undefined {
-    if (this.nowMs() < wr.finishMs) return undefined;
-    const col = { cluster: this.clusters, model: this.models, endpoint: this.endpoints }[
-      wr.entityKind
-    ] as Collection<ClusterRecord | ModelRecord | EndpointRecord>;
-    const entity = this.load(col, wr.entityId);
-    if (!entity) {
-      return wr.action === 'DELETED'
-        ? undefined
-        : { code: 'ResourceNotFound', message: `${wr.entityId} no longer exists` };
-    }
-    if (entity.lifecycleState === 'FAILED' || entity.lifecycleState === 'NEEDS_ATTENTION') {
-      return {
-        code: wr.entityKind === 'model' ? 'FineTuningFailed' : 'WorkRequestFailed',
-        message: entity.lifecycleDetails ?? `${wr.entityId} is ${entity.lifecycleState}`,
-      };
-    }
-    return undefined;
-  }
-
-  private wrView(wr: WorkRequestRecord): Record<string, unknown> {
-    return workRequestView(wr, this.nowMs(), this.entityUri(wr), this.workRequestFailure(wr));
-  }
-
-  // ---- retry tokens ----
-
-  /**
-   * OCI's retry-token contract: the same token and body return the first response without doing
-   * the work again; the same token with another body is 409 InvalidatedRetryToken; tokens expire
-   * after 24 hours. Only successful responses are remembered.
-   */
-  private async idempotent(
-    req: EmulatorRequest,
-    operation: string,
-    body: unknown,
-    run: () => Promise<EmulatorResponse>,
-  ): Promise<EmulatorResponse> {
-    const token = header(req, 'opc-retry-token');
-    if (!token) return run();
-    const id = canonicalHash([operation, token]).slice(0, 40);
-    const bodyHash = canonicalHash(body);
-    const invalidated = () =>
-      new OciApiError(
-        409,
-        'InvalidatedRetryToken',
-        'The retry token was already used for a request with a different body.',
-      );
-    const pending = this.inflight.get(id);
-    if (pending) {
-      if (pending.bodyHash !== bodyHash) throw invalidated();
-      return structuredClone(await pending.done);
-    }
-    const saved = this.retryTokens.get(id);
-    if (saved && saved.expiresAtMs > this.nowMs()) {
-      if (saved.bodyHash !== bodyHash) throw invalidated();
-      return structuredClone(saved.response);
-    }
-    const done = run();
-    this.inflight.set(id, { bodyHash, done });
-    try {
-      const res = await done;
-      if (res.status >= 200 && res.status < 300) {
-        this.retryTokens.put({
-          id,
-          bodyHash,
-          expiresAtMs: this.nowMs() + this.opts.retryTokenTtlMs,
-          response: {
-            status: res.status,
-            headers: { ...(res.headers ?? {}) },
-            body: res.body === undefined ? undefined : structuredClone(res.body),
-          },
-        });
-      }
-      return res;
-    } finally {
-      this.inflight.delete(id);
+      this.workRequests.finishAllOf(e.id);
     }
   }
 
@@ -670,32 +546,26 @@ class GenAiImpl {
       r('GET', '/endpoints/{endpointId}', 'GetEndpoint', async (q) => this.getEndpoint(q)),
       r('PUT', '/endpoints/{endpointId}', 'UpdateEndpoint', (q) => this.updateEndpoint(q)),
       r('DELETE', '/endpoints/{endpointId}', 'DeleteEndpoint', async (q) => this.deleteEndpoint(q)),
-      r('GET', '/workRequests', 'ListWorkRequests', async (q) => this.listWorkRequests(q)),
-      r('GET', '/workRequests/{workRequestId}', 'GetWorkRequest', async (q) =>
-        this.getWorkRequest(q),
-      ),
-      r('GET', '/workRequests/{workRequestId}/errors', 'ListWorkRequestErrors', async (q) =>
-        this.listWorkRequestErrors(q),
-      ),
-      r('GET', '/workRequests/{workRequestId}/logs', 'ListWorkRequestLogs', async (q) =>
-        this.listWorkRequestLogs(q),
-      ),
+      ...this.workRequests.routes(),
     ];
   }
 
+  /** A page of `items` in `{ items }`, sorted as asked unless `sortable` is undefined. */
   private listResponse(
     req: EmulatorRequest,
     items: Record<string, unknown>[],
-    sortable: string[],
+    sortable: readonly string[] | undefined,
     defaultSortBy = 'timeCreated',
   ): EmulatorResponse {
-    const sorted = sortItems(
-      items,
-      req.query.get('sortBy'),
-      req.query.get('sortOrder'),
-      sortable,
-      defaultSortBy,
-    );
+    const sorted = sortable
+      ? sortItems(
+          items,
+          req.query.get('sortBy'),
+          req.query.get('sortOrder'),
+          sortable,
+          defaultSortBy,
+        )
+      : items;
     const page = paginate(sorted, { limit: req.query.get('limit'), page: req.query.get('page') });
     return {
       status: 200,
@@ -730,7 +600,7 @@ class GenAiImpl {
 
   private async createCluster(req: EmulatorRequest): Promise<EmulatorResponse> {
     const raw = await req.json();
-    return this.idempotent(req, 'CreateDedicatedAiCluster', raw, async () => {
+    return this.retry.run(req, 'CreateDedicatedAiCluster', raw, async () => {
       const d = validate(raw, createClusterSchema);
       if (!unitShapes.has(d.unitShape)) {
         throw new OciApiError(
@@ -752,7 +622,7 @@ class GenAiImpl {
       const now = this.ctx.now();
       const id = this.ctx.newOcid('generativeaidedicatedaicluster');
       const durationMs = this.delay(this.opts.clusterCreateMs);
-      const wr = this.newWorkRequest(
+      const wr = this.workRequests.create(
         'CREATE_DEDICATED_AI_CLUSTER',
         'cluster',
         id,
@@ -828,7 +698,7 @@ class GenAiImpl {
     }
     const now = this.ctx.now();
     const durationMs = scaling ? this.delay(this.opts.clusterUpdateMs) : 0;
-    const wr = this.newWorkRequest(
+    const wr = this.workRequests.create(
       'UPDATE_DEDICATED_AI_CLUSTER',
       'cluster',
       c.id,
@@ -891,7 +761,7 @@ class GenAiImpl {
         `Dedicated AI cluster ${c.id} is fine-tuning ${training} model(s)`,
       );
     }
-    const wr = this.newWorkRequest(
+    const wr = this.workRequests.create(
       'DELETE_DEDICATED_AI_CLUSTER',
       'cluster',
       c.id,
@@ -933,7 +803,7 @@ class GenAiImpl {
 
   private async createModel(req: EmulatorRequest): Promise<EmulatorResponse> {
     const raw = await req.json();
-    return this.idempotent(req, 'CreateModel', raw, async () => {
+    return this.retry.run(req, 'CreateModel', raw, async () => {
       const d = validate(raw, createModelSchema);
       const ft = d.fineTuneDetails;
       const base = this.baseModels.get(d.baseModelId);
@@ -1003,7 +873,7 @@ class GenAiImpl {
       const now = this.ctx.now();
       const id = this.ctx.newOcid('generativeaimodel');
       const durationMs = this.delay(this.opts.modelTrainingMs);
-      const wr = this.newWorkRequest(
+      const wr = this.workRequests.create(
         'CREATE_MODEL',
         'model',
         id,
@@ -1125,7 +995,7 @@ class GenAiImpl {
         `Model ${id} is served by ${used} endpoint(s); delete them first`,
       );
     }
-    const wr = this.newWorkRequest(
+    const wr = this.workRequests.create(
       'DELETE_MODEL',
       'model',
       id,
@@ -1151,7 +1021,7 @@ class GenAiImpl {
 
   private async createEndpoint(req: EmulatorRequest): Promise<EmulatorResponse> {
     const raw = await req.json();
-    return this.idempotent(req, 'CreateEndpoint', raw, async () => {
+    return this.retry.run(req, 'CreateEndpoint', raw, async () => {
       const d = validate(raw, createEndpointSchema);
       let baseModelId: string;
       const base = this.baseModels.get(d.modelId);
@@ -1215,7 +1085,7 @@ class GenAiImpl {
       }
       const now = this.ctx.now();
       const id = this.ctx.newOcid('generativeaiendpoint');
-      const wr = this.newWorkRequest(
+      const wr = this.workRequests.create(
         'CREATE_ENDPOINT',
         'endpoint',
         id,
@@ -1281,7 +1151,7 @@ class GenAiImpl {
         `Endpoint ${e.id} is ${e.lifecycleState}; only an ACTIVE endpoint can be updated`,
       );
     }
-    const wr = this.newWorkRequest(
+    const wr = this.workRequests.create(
       'UPDATE_ENDPOINT',
       'endpoint',
       e.id,
@@ -1309,7 +1179,7 @@ class GenAiImpl {
     if (e.lifecycleState === EndpointState.Deleting || e.lifecycleState === EndpointState.Deleted) {
       throw incorrectState(`Endpoint ${e.id} is already ${e.lifecycleState}`);
     }
-    const wr = this.newWorkRequest(
+    const wr = this.workRequests.create(
       'DELETE_ENDPOINT',
       'endpoint',
       e.id,
@@ -1323,60 +1193,5 @@ class GenAiImpl {
     settle(e, this.nowMs());
     this.endpoints.put(e);
     return { status: 202, headers: { 'opc-work-request-id': wr.id } };
-  }
-
-  // ---- work requests ----
-
-  private requireWorkRequest(id: string): WorkRequestRecord {
-    const wr = this.workRequests.get(id);
-    if (!wr) throw notFound('Work request', id);
-    return wr;
-  }
-
-  private getWorkRequest(req: EmulatorRequest): EmulatorResponse {
-    const wr = this.requireWorkRequest(req.params.workRequestId ?? '');
-    const view = this.wrView(wr);
-    const headers: Record<string, string | number> = { etag: etagOf(view) };
-    if (view.timeFinished === undefined) headers['retry-after'] = 1;
-    return { status: 200, headers, body: view };
-  }
-
-  private listWorkRequests(req: EmulatorRequest): EmulatorResponse {
-    const compartmentId = requireCompartment(req);
-    const status = req.query.get('status');
-    const resourceId = req.query.get('resourceId');
-    const wrId = req.query.get('workRequestId');
-    const items = this.workRequests
-      .list()
-      .filter(
-        (wr) =>
-          wr.compartmentId === compartmentId &&
-          (!resourceId || wr.entityId === resourceId) &&
-          (!wrId || wr.id === wrId),
-      )
-      .map((wr) => this.wrView(wr))
-      .filter((v) => !status || v.status === status);
-    return this.listResponse(req, items, ['timeAccepted'], 'timeAccepted');
-  }
-
-  private listWorkRequestErrors(req: EmulatorRequest): EmulatorResponse {
-    const wr = this.requireWorkRequest(req.params.workRequestId ?? '');
-    const failure = this.workRequestFailure(wr);
-    const items = failure
-      ? [
-          {
-            code: failure.code,
-            message: failure.message,
-            timestamp: new Date(wr.finishMs).toISOString(),
-          },
-        ]
-      : [];
-    return this.listResponse(req, items, ['timestamp'], 'timestamp');
-  }
-
-  private listWorkRequestLogs(req: EmulatorRequest): EmulatorResponse {
-    const wr = this.requireWorkRequest(req.params.workRequestId ?? '');
-    const items = workRequestLogs(wr, this.nowMs(), this.workRequestFailure(wr));
-    return this.listResponse(req, items, ['timestamp'], 'timestamp');
   }
 }
